@@ -1,0 +1,26 @@
+"""keras_sr: single-image super-resolution with Keras 3 / TensorFlow.
+
+Public API (imports TensorFlow lazily, on first use):
+
+- :func:`load_model` -- a ``.keras`` file, run folder or SRCNN-keras ``.h5`` -> ``keras.Model``
+- :func:`upscale` -- upscale an image array with a model
+"""
+
+__version__ = "0.1.0"
+
+
+def load_model(model):
+    """Load a model; see :func:`keras_sr.models.loading.load_model`."""
+    from keras_sr.models.loading import load_model as _load
+
+    return _load(model)
+
+
+def upscale(image, model, factor=None):
+    """Upscale an image array; see :func:`keras_sr.inference.upscale`."""
+    from keras_sr.inference import upscale as _upscale
+
+    return _upscale(image, model, factor)
+
+
+__all__ = ["__version__", "load_model", "upscale"]

@@ -1,0 +1,196 @@
+"""The ``keras-sr`` command line. Thin: parse options, call library functions, print.
+
+Nothing here imports TensorFlow at module level, so ``keras-sr --help`` is instant.
+Errors are one line (``Error: ...``) with exit code 1 (runtime) or 2 (usage);
+``KERAS_SR_DEBUG=1`` shows tracebacks for internal errors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import click
+
+from keras_sr import __version__
+from keras_sr.errors import KerasSRError
+
+SCALES = (2, 3, 4, 6, 8)
+
+
+class _Fail(click.ClickException):
+    def __init__(self, message: str, exit_code: int = 1):
+        super().__init__(" ".join(str(message).split("\n")[:1]) or "failed")
+        self.exit_code = exit_code
+
+
+class _Group(click.Group):
+    """Turn library errors into one-line messages with the right exit code."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except KerasSRError as exc:
+            raise _Fail(str(exc), exc.exit_code) from None
+        except KeyboardInterrupt:
+            raise click.Abort() from None
+        except Exception as exc:  # noqa: BLE001 - the CLI must never show a traceback
+            if os.environ.get("KERAS_SR_DEBUG"):
+                raise
+            raise _Fail(f"internal error: {type(exc).__name__}: {exc} "
+                        "(set KERAS_SR_DEBUG=1 for the traceback)") from None
+
+
+def _one_line_warnings():
+    def fmt(message, category, filename, lineno, line=None):
+        return f"Warning: {message}\n"
+
+    warnings.formatwarning = fmt
+    warnings.filterwarnings("ignore", module=r"keras(\.|$)")
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+
+def _check_factor(ctx, param, value):
+    if value is not None and value not in SCALES:
+        raise click.BadParameter(f"{value} is not a supported scale ({', '.join(map(str, SCALES))})")
+    return value
+
+
+factor_option = click.option("--factor", "-f", type=int, callback=_check_factor,
+                             help=f"Upscaling factor ({', '.join(map(str, SCALES))}).")
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="keras-sr")
+def main():
+    """Single-image super-resolution with Keras 3: train, upscale, evaluate."""
+    _one_line_warnings()
+
+
+@main.command()
+@click.argument("arch", default="srcnn")
+@factor_option
+@click.option("--data", "-d", multiple=True, type=click.Path(),
+              help="Training image folder or file (repeatable). Default: built-in sample photos.")
+@click.option("--epochs", type=int, help="Epochs (default 10; recipe srcnn-keras: 200).")
+@click.option("--batch-size", type=int, help="Patches per batch (SRCNN default 128).")
+@click.option("--lr", type=float, help="Adam learning rate (SRCNN default 3e-4).")
+@click.option("--degradation", help="bicubic (default) or bilinear-legacy.")
+@click.option("--color-space", help="y-bt601 (default), y-opencv or rgb.")
+@click.option("--patch-size", type=int, help="HR patch size (default 32).")
+@click.option("--steps-per-epoch", type=int, help="Batches per epoch in random-crop mode.")
+@click.option("--out", "-o", type=click.Path(), help="Run folder (default runs/<arch>_x<factor>_<degradation>).")
+@click.option("--init", help="Start from this model's weights (fine-tuning).")
+@click.option("--recipe", help="A full recipe, e.g. srcnn-keras (SRCNN-keras's original training).")
+@click.option("--seed", type=int, help="Random seed (default 0).")
+@click.option("--overwrite", is_flag=True, help="Replace a finished run in --out.")
+def train(arch, factor, data, epochs, batch_size, lr, degradation, color_space, patch_size,
+          steps_per_epoch, out, init, recipe, seed, overwrite):
+    """Train ARCH (srcnn, srcnn-915, srcnn-955, srcnn-deep) with fit().
+
+    Re-running the same command after an interruption resumes the run.
+    """
+    from keras_sr.models import get_architecture
+    from keras_sr.training.config import TrainConfig
+
+    get_architecture(arch)
+    for path in data:
+        if not Path(path).exists():
+            raise click.BadParameter(f"no such file or folder: {path}", param_hint="'--data'")
+    cfg = TrainConfig.resolve(arch, recipe=recipe, factor=factor, data=[str(d) for d in data],
+                              epochs=epochs, batch_size=batch_size, lr=lr,
+                              degradation=degradation, color_space=color_space,
+                              patch_size=patch_size, steps_per_epoch=steps_per_epoch,
+                              init=init, seed=seed)
+    cfg.out = out or f"runs/{cfg.arch}_x{cfg.factor}_{cfg.degradation}"
+    from keras_sr.training.trainer import train as run
+
+    record = run(cfg, overwrite=overwrite, command="keras-sr " + " ".join(sys.argv[1:]))
+    mean = record["validation"]["mean"]
+    click.echo(f"Saved {Path(cfg.out) / 'model.keras'}")
+    click.echo(f"Validation ({len(record['validation']['rows'])} images, x{cfg.factor}, Y PSNR/SSIM): "
+               f"model {mean['model_psnr']:.2f} dB / {mean['model_ssim']:.4f}, "
+               f"bicubic {mean['bicubic_psnr']:.2f} dB / {mean['bicubic_ssim']:.4f} "
+               f"({mean['delta_psnr']:+.2f} dB)")
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.option("--output", "-o", required=True, type=click.Path(),
+              help="Output file (one input) or folder (several inputs / a folder).")
+@click.option("--model", "-m", required=True, help="Model: .keras file, run folder or .h5 weights.")
+@factor_option
+@click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+def upscale(inputs, output, model, factor, overwrite):
+    """Upscale photos: INPUT... (files or folders) -> OUTPUT."""
+    from keras_sr.inference.batch import upscale_files
+
+    ok, failed = upscale_files(inputs, output, model, factor=factor, overwrite=overwrite)
+    for path in ok:
+        click.echo(f"wrote {path}")
+    if failed:
+        for src, msg in failed:
+            click.echo(f"Error: {msg}", err=True)
+        raise _Fail(f"{len(failed)} of {len(ok) + len(failed)} images failed", 1)
+
+
+@main.command()
+@click.option("--model", "-m", required=True, help="Model: .keras file, run folder or .h5 weights.")
+@click.option("--data", "-d", type=click.Path(), help="HR test images (folder). Default: built-in samples.")
+@factor_option
+@click.option("--protocol", default="paper", show_default=True,
+              help="paper (MATLAB bicubic, BT.601 Y, shave = scale) or srcnn-keras (legacy).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def evaluate(model, data, factor, protocol, as_json):
+    """PSNR/SSIM of a model and of the bicubic baseline, per image and on average."""
+    from keras_sr.data.samples import sample_files
+    from keras_sr.evaluation.evaluate import evaluate as run
+    from keras_sr.evaluation.report import format_table
+    from keras_sr.inference import Upscaler
+
+    if data is not None and not Path(data).exists():
+        raise click.BadParameter(f"no such file or folder: {data}", param_hint="'--data'")
+    up = Upscaler(model, factor)
+    result = run(up, data if data else sample_files(), up.scale, protocol=protocol,
+                 progress=sys.stderr.isatty())
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        click.echo(format_table(result))
+
+
+@main.command()
+@click.option("--output", "-o", required=True, type=click.Path(), help="Folder to write the PNGs to.")
+def samples(output):
+    """Write the built-in sample photos (from scikit-image) as PNG files."""
+    from keras_sr.data.io import write_image
+    from keras_sr.data.samples import SAMPLE_NAMES, sample_image
+
+    out = Path(output)
+    if not out.parent.is_dir():
+        raise KerasSRError(f"output folder's parent does not exist: {out.parent}")
+    out.mkdir(exist_ok=True)
+    for name in SAMPLE_NAMES:
+        target = out / f"{name}.png"
+        if not target.exists():
+            write_image(target, sample_image(name))
+        click.echo(str(target))
+
+
+@main.command("models")
+def list_models():
+    """List the registered architectures."""
+    from keras_sr.models import ARCHITECTURES
+
+    width = max(map(len, ARCHITECTURES))
+    for name, spec in ARCHITECTURES.items():
+        click.echo(f"{name:<{width}}  {spec.input_mode:<14} {spec.description}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,102 @@
+"""Named degradations: how a low-resolution (LR) image is made from a high-resolution (HR) one.
+
+A model only works on the degradation it was trained on (SRCNN-keras's weights, fed a
+bicubic input instead of their bilinear one, score ~5 dB *below their input*), so every
+model records the name of its degradation and warns when used with another.
+
+Conventions: images are float ``[H, W, C]`` or ``[N, H, W, C]`` in [0, 1] (NumPy or TF);
+results are float32 TF tensors, clipped to [0, 1]. Resize arguments are passed by keyword
+(SRCNN-keras passed ``cv2.INTER_CUBIC`` positionally into ``dst`` and silently got bilinear).
+
+``bicubic`` (default, the paper protocol)
+    MATLAB ``imresize(x, 1/s, 'bicubic')``: Keys cubic (a = -0.5) with antialiasing on
+    downscaling. ``tf.image.resize(method="bicubic", antialias=True)`` computes exactly
+    this kernel. Upscaling (the bicubic input of pre-upsampling models, and the baseline)
+    uses the same kernel.
+``bilinear-legacy``
+    OpenCV ``cv2.resize`` INTER_LINEAR both ways (half-pixel centres, no antialias), on
+    8-bit data: what SRCNN-keras trained on. LR size is ``(h // s, w // s)`` and the
+    upscaled image is resized back to the *original* ``(h, w)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from keras_sr._backend import tf
+from keras_sr.data.color import quantize
+from keras_sr.errors import UsageError
+
+
+def _resize(image, size, method: str, antialias: bool):
+    t = tf()
+    out = t.image.resize(t.convert_to_tensor(image, t.float32), size=size, method=method,
+                         antialias=antialias)
+    return t.clip_by_value(out, 0.0, 1.0)
+
+
+def bicubic_resize(image, size):
+    """MATLAB-style antialiased Keys-cubic resize to ``size = (h, w)``."""
+    return _resize(image, size, method="bicubic", antialias=True)
+
+
+def bilinear_legacy_resize(image, size):
+    """OpenCV INTER_LINEAR-style resize (half-pixel centres, no antialias) to ``size``."""
+    return _resize(image, size, method="bilinear", antialias=False)
+
+
+@dataclass(frozen=True)
+class Degradation:
+    """How LR is made from HR (``resize`` down by ``1/s``) and how LR is pre-upscaled back.
+
+    ``quantize_lr``: the LR image is stored as 8-bit (rounded) before pre-upscaling.
+    """
+
+    name: str
+    resize: Callable
+    quantize_lr: bool
+    description: str
+
+    def downscale(self, hr, scale: int, quantize_output: bool | None = None):
+        """HR ``[.., H, W, C]`` → LR of size ``(H // scale, W // scale)``."""
+        h, w = _hw(hr)
+        lr = self.resize(hr, size=(h // scale, w // scale))
+        q = self.quantize_lr if quantize_output is None else quantize_output
+        return quantize(lr) if q else lr
+
+    def upscale(self, lr, size, quantize_output: bool = False):
+        """Pre-upscale LR to ``size = (h, w)`` with this degradation's interpolation."""
+        out = self.resize(lr, size=size)
+        return quantize(out) if quantize_output else out
+
+
+def _hw(x):
+    """Height and width: Python ints when static, scalar tensors otherwise (tf.data graphs)."""
+    shape = x.shape
+    if shape[-3] is not None and shape[-2] is not None:
+        return int(shape[-3]), int(shape[-2])
+    dyn = tf().shape(x)
+    return dyn[-3], dyn[-2]
+
+
+DEGRADATIONS = {
+    "bicubic": Degradation(
+        "bicubic", bicubic_resize, quantize_lr=True,
+        description="MATLAB imresize bicubic (antialiased Keys cubic, a=-0.5); paper protocol",
+    ),
+    "bilinear-legacy": Degradation(
+        "bilinear-legacy", bilinear_legacy_resize, quantize_lr=True,
+        description="OpenCV INTER_LINEAR down and up on 8-bit data (what SRCNN-keras trained on)",
+    ),
+}
+
+
+def get_degradation(name: str) -> Degradation:
+    """Look up a degradation by name; unknown names raise a :class:`UsageError`."""
+    try:
+        return DEGRADATIONS[name]
+    except KeyError:
+        raise UsageError(
+            f"unknown degradation {name!r}; known: {', '.join(sorted(DEGRADATIONS))}"
+        ) from None

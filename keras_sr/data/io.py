@@ -1,0 +1,137 @@
+"""Image files in and out (Pillow).
+
+Conventions: :func:`read_image` returns a NumPy array ``[H, W]`` (gray), ``[H, W, 3]`` (RGB)
+or ``[H, W, 4]`` (RGBA), dtype uint8 (uint16 for 16-bit files), EXIF orientation applied.
+:func:`write_image` writes atomically (temporary file in the same folder, then rename) and
+never replaces an existing file unless ``overwrite=True``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from keras_sr.errors import ImageReadError, KerasSRError
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
+
+
+def _pil():
+    from PIL import Image, ImageFile, ImageOps
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    return Image, ImageOps
+
+
+def read_image(path) -> np.ndarray:
+    """Read an image file; raise :class:`ImageReadError` naming the file on any problem."""
+    Image, ImageOps = _pil()
+    path = Path(path)
+    if not path.exists():
+        raise ImageReadError(f"no such file: {path}")
+    if path.is_dir():
+        raise ImageReadError(f"expected an image file, got a folder: {path}")
+    if path.stat().st_size == 0:
+        raise ImageReadError(f"empty file (0 bytes): {path}")
+    try:
+        with Image.open(path) as im:
+            im = ImageOps.exif_transpose(im)
+            im.load()
+            return _to_array(im)
+    except Image.DecompressionBombError as exc:
+        raise ImageReadError(f"image too large (decompression-bomb guard): {path}: {exc}") from None
+    except Image.UnidentifiedImageError:
+        raise ImageReadError(f"not an image file (unrecognised format): {path}") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageReadError(f"corrupt or truncated image: {path} ({exc})") from None
+
+
+def _to_array(im) -> np.ndarray:
+    mode = im.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(im)
+        return np.clip(arr, 0, 65535).astype(np.uint16)
+    if mode == "1" or mode == "L":
+        return np.asarray(im.convert("L"))
+    if mode in ("LA", "PA") or (mode == "P" and "transparency" in im.info) or mode == "RGBA":
+        return np.asarray(im.convert("RGBA"))
+    return np.asarray(im.convert("RGB"))
+
+
+def image_size(path) -> tuple[int, int]:
+    """``(height, width)`` of an image file after EXIF orientation, reading only the header."""
+    Image, _ = _pil()
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+            orientation = im.getexif().get(0x0112, 1)
+            return (w, h) if orientation in (5, 6, 7, 8) else (h, w)
+    except FileNotFoundError:
+        raise ImageReadError(f"no such file: {path}") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise ImageReadError(f"not a readable image: {path}") from None
+
+
+def write_image(path, image: np.ndarray, overwrite: bool = False, quality: int = 95) -> Path:
+    """Write ``image`` (uint8/uint16 ``[H,W]``, ``[H,W,3]`` or ``[H,W,4]``) atomically."""
+    Image, _ = _pil()
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise KerasSRError(f"output exists (use --overwrite to replace it): {path}")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise KerasSRError(f"output folder does not exist: {folder}")
+    if not os.access(folder, os.W_OK):
+        raise KerasSRError(f"output folder is not writable: {folder}")
+    fmt = Image.registered_extensions().get(path.suffix.lower())
+    if fmt is None:
+        raise KerasSRError(f"unknown output image format {path.suffix!r}: {path}")
+    arr = np.asarray(image)
+    if arr.dtype == np.uint16:
+        pil = Image.fromarray(arr) if arr.ndim == 2 else Image.fromarray((arr >> 8).astype(np.uint8))
+    else:
+        pil = Image.fromarray(arr.astype(np.uint8))
+    if fmt == "JPEG" and pil.mode == "RGBA":
+        pil = pil.convert("RGB")
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+        os.close(fd)
+        kwargs = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+        pil.save(tmp, format=fmt, **kwargs)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise KerasSRError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        if tmp and os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def list_images(sources, recursive: bool = True) -> list[Path]:
+    """Image files in the given files/folders, sorted; raise when a source is missing."""
+    out: list[Path] = []
+    for src in sources:
+        src = Path(src)
+        if not src.exists():
+            raise KerasSRError(f"no such file or folder: {src}")
+        if src.is_dir():
+            it = src.rglob("*") if recursive else src.iterdir()
+            out.extend(sorted(p for p in it if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+                              and not p.name.startswith(".")))
+        else:
+            out.append(src)
+    return out
+
+
+def sha256_file(path, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -1,0 +1,247 @@
+"""tf.data training pipelines: image files -> (model input, label) patch batches.
+
+Conventions: patches are float32 in [0, 1], channels last. ``color_space`` selects what the
+model sees: Y of YCbCr (``"y-bt601"``/``"y-opencv"``, rounded to 8 bit as ``rgb2ycbcr``
+does; gray images use their gray value) or ``"rgb"``. For pre-upsampling models (SRCNN)
+the input is the degraded patch upscaled back to ``patch_size``, the label the HR patch
+minus ``label_border`` px per side (what 'valid' convolutions remove); for LR-space models
+the input is ``patch_size // scale`` and the label the full HR patch.
+
+Modes:
+``random``   random HR crops of every image, re-drawn every epoch (infinite dataset,
+             bounded by ``steps_per_epoch``); random flips / 90-degree rotations.
+``sliding``  SRCNN-keras: degrade each *whole* image, then cut ``patch_size`` windows with
+             ``stride`` (positions ``range(0, size - patch, stride)``, as the original).
+Everything random derives from ``seed`` (stateless ops), so a seed gives the same batches.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from keras_sr._backend import tf
+from keras_sr.data.color import rgb_to_y
+from keras_sr.data.degradations import get_degradation
+from keras_sr.data.io import image_size, read_image
+from keras_sr.errors import ImageReadError, KerasSRError
+
+TF_DECODABLE = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+
+
+@dataclass
+class PipelineConfig:
+    scale: int
+    patch_size: int = 32
+    label_border: int = 0
+    degradation: str = "bicubic"
+    color_space: str = "y-bt601"
+    input_mode: str = "pre-upsampled"
+    mode: str = "random"
+    stride: int = 16
+    batch_size: int = 128
+    augment: bool = True
+    seed: int = 0
+    cache: bool = True
+
+    def validate(self) -> None:
+        if self.patch_size % self.scale:
+            raise KerasSRError(f"patch size {self.patch_size} is not divisible by the scale {self.scale}")
+        if self.patch_size - 2 * self.label_border <= 0:
+            raise KerasSRError(f"patch size {self.patch_size} leaves no label after the "
+                               f"{self.label_border}-px border of the model")
+        if self.mode not in ("random", "sliding"):
+            raise KerasSRError(f"unknown patch mode {self.mode!r} (random or sliding)")
+        if self.mode == "sliding" and self.input_mode != "pre-upsampled":
+            raise KerasSRError("sliding-window patches are only for pre-upsampling models (SRCNN)")
+
+
+class DataWarning(UserWarning):
+    """An input file was skipped."""
+
+
+def scan_images(files, min_size: int) -> list[Path]:
+    """Keep the files the pipeline can use; warn, naming each file skipped and why."""
+    usable = []
+    for f in files:
+        f = Path(f)
+        reason = None
+        if f.suffix.lower() not in TF_DECODABLE:
+            reason = f"format {f.suffix} not supported for training (use PNG/JPEG/BMP)"
+        else:
+            try:
+                h, w = image_size(f)
+                if min(h, w) < min_size:
+                    reason = f"smaller ({w}x{h}) than a {min_size}x{min_size} patch"
+                else:
+                    read_image(f)  # full decode: catches truncated/corrupt files up front
+            except ImageReadError as exc:
+                reason = str(exc)
+        if reason:
+            warnings.warn(f"skipping {f}: {reason}", DataWarning, stacklevel=2)
+        else:
+            usable.append(f)
+    return usable
+
+
+def split_files(files, val_fraction: float, seed: int):
+    """Deterministic train/validation split; with one file both use it."""
+    files = list(files)
+    if len(files) < 2 or val_fraction <= 0:
+        return files, files
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(files))
+    n_val = min(len(files) - 1, max(1, int(round(val_fraction * len(files)))))
+    val = sorted(files[i] for i in order[:n_val])
+    train = sorted(files[i] for i in order[n_val:])
+    return train, val
+
+
+def _load_fn(color_space: str):
+    t = tf()
+
+    def load(path):
+        img = t.io.decode_image(t.io.read_file(path), channels=0, expand_animations=False)
+        img.set_shape([None, None, None])
+        channels = t.shape(img)[-1]
+        f = t.cast(img, t.float32) / 255.0
+        if color_space == "rgb":
+            out = t.cond(channels < 3, lambda: t.tile(f[..., :1], [1, 1, 3]), lambda: f[..., :3])
+        else:
+            out = t.cond(channels < 3, lambda: f[..., :1], lambda: rgb_to_y(f[..., :3], color_space))
+        out = t.cast(t.clip_by_value(t.round(out * 255.0), 0.0, 255.0), t.uint8)
+        out.set_shape([None, None, 3 if color_space == "rgb" else 1])
+        return out
+
+    return load
+
+
+class _Pairs:
+    """Builds (input, label) from HR patches for one :class:`PipelineConfig`."""
+
+    def __init__(self, cfg: PipelineConfig):
+        self.cfg = cfg
+        self.deg = get_degradation(cfg.degradation)
+
+    def from_hr(self, hr):
+        """HR patch ``[P, P, C]`` float -> (input, label)."""
+        c = self.cfg
+        lr = self.deg.downscale(hr, c.scale)
+        if c.input_mode == "pre-upsampled":
+            x = self.deg.upscale(lr, size=(c.patch_size, c.patch_size),
+                                 quantize_output=self.deg.quantize_lr)
+        else:
+            x = lr
+        return x, self._label(hr)
+
+    def _label(self, hr):
+        b = self.cfg.label_border
+        return hr[b: self.cfg.patch_size - b, b: self.cfg.patch_size - b] if b else hr
+
+    def augment(self, hr, seed):
+        t = tf()
+        k = t.random.stateless_uniform([], seed=seed, minval=0, maxval=4, dtype=t.int32)
+        hr = t.image.rot90(hr, k)
+        return t.image.stateless_random_flip_left_right(hr, seed=seed[::-1])
+
+    def sliding(self, img_u8):
+        """Whole image -> degraded whole image -> aligned windows (SRCNN-keras mode)."""
+        t = tf()
+        c = self.cfg
+        p, s = c.patch_size, c.stride
+        hr = t.cast(img_u8, t.float32) / 255.0
+        shape = t.shape(hr)
+        lr = self.deg.downscale(hr, c.scale)
+        up = self.deg.upscale(lr, size=shape[:2], quantize_output=self.deg.quantize_lr)
+        # range(0, size - p, s) positions, as the original's loops.
+        n_h = (shape[0] - p + s - 1) // s
+        n_w = (shape[1] - p + s - 1) // s
+        h_used, w_used = (n_h - 1) * s + p, (n_w - 1) * s + p
+        pairs = []
+        for img in (up, hr):
+            cropped = img[None, :h_used, :w_used]
+            patches = t.image.extract_patches(cropped, sizes=[1, p, p, 1], strides=[1, s, s, 1],
+                                              rates=[1, 1, 1, 1], padding="VALID")
+            pairs.append(t.reshape(patches, [-1, p, p, img.shape[-1]]))
+        x, y = pairs
+        b = c.label_border
+        if b:
+            y = y[:, b: p - b, b: p - b]
+        return t.data.Dataset.from_tensor_slices((x, y))
+
+    def grid(self, img_u8):
+        """Non-overlapping HR patches on a grid (validation)."""
+        t = tf()
+        p = self.cfg.patch_size
+        hr = t.cast(img_u8, t.float32)[None] / 255.0
+        patches = t.image.extract_patches(hr, sizes=[1, p, p, 1], strides=[1, p, p, 1],
+                                          rates=[1, 1, 1, 1], padding="VALID")
+        return t.data.Dataset.from_tensor_slices(t.reshape(patches, [-1, p, p, img_u8.shape[-1]]))
+
+
+def _images(files, cfg: PipelineConfig):
+    t = tf()
+    ds = t.data.Dataset.from_tensor_slices([str(f) for f in files])
+    ds = ds.map(_load_fn(cfg.color_space), num_parallel_calls=t.data.AUTOTUNE)
+    return ds.cache() if cfg.cache else ds
+
+
+def _finish(ds, cfg: PipelineConfig, drop_remainder: bool):
+    t = tf()
+    opts = t.data.Options()
+    opts.deterministic = True
+    ds = ds.batch(cfg.batch_size, drop_remainder=drop_remainder, num_parallel_calls=t.data.AUTOTUNE)
+    return ds.prefetch(t.data.AUTOTUNE).with_options(opts)
+
+
+def training_dataset(files, cfg: PipelineConfig):
+    """Batches of (input, label) for training; infinite in 'random' mode, one pass in 'sliding'."""
+    cfg.validate()
+    if not files:
+        raise KerasSRError("no usable training images")
+    t = tf()
+    pairs = _Pairs(cfg)
+    images = _images(files, cfg)
+    if cfg.mode == "sliding":
+        ds = images.flat_map(pairs.sliding)
+        if cfg.cache:
+            ds = ds.cache()
+        ds = ds.shuffle(20000, seed=cfg.seed, reshuffle_each_iteration=True)
+        return _finish(ds, cfg, drop_remainder=False)
+    p = cfg.patch_size
+    channels = 3 if cfg.color_space == "rgb" else 1
+    ds = images.repeat().shuffle(max(len(files), 1), seed=cfg.seed, reshuffle_each_iteration=True)
+    seeds = t.data.Dataset.random(seed=cfg.seed).batch(2)
+    ds = t.data.Dataset.zip((ds, seeds))
+
+    def sample(img, seed):
+        crop = t.image.stateless_random_crop(img, [p, p, channels], seed=seed)
+        hr = t.cast(crop, t.float32) / 255.0
+        if cfg.augment:
+            hr = pairs.augment(hr, seed)
+        return pairs.from_hr(hr)
+
+    ds = ds.map(sample, num_parallel_calls=t.data.AUTOTUNE)
+    return _finish(ds, cfg, drop_remainder=True)
+
+
+def validation_dataset(files, cfg: PipelineConfig, max_patches: int = 512):
+    """Deterministic (input, label) batches from a patch grid over each image (no augmentation)."""
+    cfg.validate()
+    pairs = _Pairs(cfg)
+    ds = _images(files, cfg).flat_map(pairs.grid).take(max_patches)
+    ds = ds.map(pairs.from_hr, num_parallel_calls=tf().data.AUTOTUNE)
+    if cfg.cache:
+        ds = ds.cache()
+    return _finish(ds, cfg, drop_remainder=False)
+
+
+def count_batches(ds) -> int:
+    """Number of batches in a finite dataset (iterates it once)."""
+    n = int(ds.cardinality())
+    if n >= 0:
+        return n
+    return sum(1 for _ in ds)

@@ -1,0 +1,61 @@
+"""Evaluation protocols: how HR test images become model inputs and how outputs are scored.
+
+``paper`` (default; Dong et al., and every published SR table)
+    HR mod-cropped to a multiple of the scale; HR Y = MATLAB ``rgb2ycbcr`` of the 8-bit RGB
+    (BT.601, 16..235, rounded to 8 bit; gray images use their gray value); LR = bicubic
+    ``imresize(Y, 1/s)`` in float (no 8-bit rounding, as SRCNN's ``demo_SR.m``); the
+    bicubic baseline / pre-upsampled input = ``imresize(LR, s)``; outputs rounded to 8 bit;
+    ``s`` pixels shaved from every border; PSNR (data range 255) and SSIM on Y.
+``srcnn-keras`` (legacy, to reproduce SRCNN-keras's own numbers)
+    no mod-crop; Y of OpenCV YCrCb (full range); ``bilinear-legacy`` down/up on 8-bit data;
+    output x255, clipped and *truncated* to 8 bit; 6 px cropped from every border.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from keras_sr.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Protocol:
+    name: str
+    color_space: str  # "y-bt601", "y-opencv" or "rgb"
+    degradation: str
+    modcrop: bool
+    shave: int | None  # None: shave = scale
+    quantize_lr: bool
+    quantize_upscaled: bool
+    output_rounding: str  # "round" or "truncate"
+
+    def shave_for(self, scale: int) -> int:
+        return scale if self.shave is None else self.shave
+
+    def to_uint8_grid(self, x01: np.ndarray) -> np.ndarray:
+        """[0,1] float -> values on the 0..255 integer grid (float64), per the protocol."""
+        v = np.clip(np.asarray(x01, np.float64) * 255.0, 0.0, 255.0)
+        return np.floor(v) if self.output_rounding == "truncate" else np.round(v)
+
+
+PROTOCOLS = {
+    "paper": Protocol("paper", "y-bt601", "bicubic", modcrop=True, shave=None, quantize_lr=False,
+                      quantize_upscaled=False, output_rounding="round"),
+    "srcnn-keras": Protocol("srcnn-keras", "y-opencv", "bilinear-legacy", modcrop=False, shave=6,
+                            quantize_lr=True, quantize_upscaled=True, output_rounding="truncate"),
+}
+
+
+def get_protocol(name: str) -> Protocol:
+    try:
+        return PROTOCOLS[name]
+    except KeyError:
+        raise UsageError(f"unknown protocol {name!r}; known: {', '.join(PROTOCOLS)}") from None
+
+
+def modcrop(image: np.ndarray, scale: int) -> np.ndarray:
+    """Crop the bottom/right so height and width are multiples of ``scale``."""
+    h, w = image.shape[:2]
+    return image[: h - h % scale, : w - w % scale]

@@ -1,0 +1,136 @@
+"""Inference: photo in, photo out, in stages (pre-process -> process -> post-process).
+
+:class:`Upscaler` is the one place that knows how to feed a model: colour conversion
+(Y models run on the Y of YCbCr with bicubic-upscaled chroma; gray stays gray), the
+pre-upscaling a pre-upsampling model needs, the padding a 'valid' model needs so the
+output is exactly ``scale x`` the input, clipping and rounding back to the input dtype.
+The model runs through one ``tf.function`` with a ``None`` input signature, so images of
+any size do not retrace.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from keras_sr._backend import tf
+from keras_sr.data.color import rgb_to_ycbcr, ycbcr_to_rgb
+from keras_sr.data.degradations import bicubic_resize, get_degradation
+from keras_sr.errors import KerasSRError, UsageError
+from keras_sr.models import border as model_border
+from keras_sr.models.loading import load_model
+
+SUPPORTED_SCALES = (2, 3, 4, 6, 8)
+
+
+class KerasSRWarning(UserWarning):
+    """A result is valid but probably not what the user wants (e.g. wrong degradation)."""
+
+
+def check_compatibility(info, scale: int | None = None, degradation: str | None = None) -> list[str]:
+    """Warn (and return the messages) when a model is used off its training conditions."""
+    msgs = []
+    if scale and info.scale and scale != info.scale:
+        msgs.append(f"model {info.architecture} was trained for x{info.scale}, used at x{scale}: "
+                    "results will be worse than its recorded numbers")
+    if degradation and info.degradation and degradation != info.degradation:
+        msgs.append(f"model was trained on the '{info.degradation}' degradation, used with "
+                    f"'{degradation}': numbers are not comparable and quality will suffer")
+    for m in msgs:
+        warnings.warn(m, KerasSRWarning, stacklevel=2)
+    return msgs
+
+
+class Upscaler:
+    """Run an SR model on whole images.
+
+    Parameters: ``model`` (anything :func:`keras_sr.load_model` accepts) and ``factor``
+    (defaults to the model's recorded scale). ``__call__`` takes a uint8/uint16/float
+    image ``[H, W]``, ``[H, W, 3]`` or ``[H, W, 4]`` and returns ``[sH, sW, ...]`` of the
+    same dtype (floats in [0, 1]).
+    """
+
+    def __init__(self, model, factor: int | None = None):
+        self.model = load_model(model)
+        self.info = self.model.sr_info
+        scale = factor or self.info.scale
+        if not scale:
+            raise UsageError("model records no scale; pass a factor")
+        if scale not in SUPPORTED_SCALES:
+            raise UsageError(f"factor must be one of {SUPPORTED_SCALES}, got {scale}")
+        if self.info.input_mode == "lr" and self.info.scale and scale != self.info.scale:
+            raise UsageError(f"model upscales x{self.info.scale}; it cannot produce x{scale}")
+        check_compatibility(self.info, scale=scale)
+        self.scale = int(scale)
+        self.channels = int(self.model.input_shape[-1])
+        self.border = model_border(self.model) if self.info.input_mode == "pre-upsampled" else 0
+        self.degradation = get_degradation(self.info.degradation or "bicubic")
+        t = tf()
+        spec = t.TensorSpec([None, None, None, self.channels], t.float32)
+        self._fn = t.function(lambda x: self.model(x, training=False), input_signature=[spec])
+
+    # -- process ---------------------------------------------------------------------------
+    def run_model(self, x: np.ndarray) -> np.ndarray:
+        """Model on one float image ``[H, W, C]`` in [0, 1] (padded for 'valid' models)."""
+        b = self.border
+        if b:
+            x = np.pad(x, ((b, b), (b, b), (0, 0)), mode="symmetric")
+        out = self._fn(tf().convert_to_tensor(x[None], tf().float32))
+        return np.asarray(out)[0]
+
+    def pre_upscale(self, lr: np.ndarray, size) -> np.ndarray:
+        """The interpolation a pre-upsampling model was trained on, to ``size = (H, W)``."""
+        return np.asarray(self.degradation.upscale(lr, size=size))
+
+    def sr_channels(self, lr: np.ndarray, size=None) -> np.ndarray:
+        """Model-space channels ``[h, w, C]`` in [0, 1] -> SR ``[H, W, C]`` (not clipped)."""
+        size = size or (lr.shape[0] * self.scale, lr.shape[1] * self.scale)
+        if self.info.input_mode == "pre-upsampled":
+            return self.run_model(self.pre_upscale(lr, size))
+        out = self.run_model(lr)
+        if out.shape[:2] != tuple(size):
+            raise KerasSRError(f"model output {out.shape[:2]} != expected {tuple(size)}")
+        return out
+
+    # -- whole images ------------------------------------------------------------------------
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        image = np.asarray(image)
+        if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 3, 4)):
+            raise KerasSRError(f"expected an image [H,W], [H,W,3] or [H,W,4], got shape {image.shape}")
+        dtype = image.dtype
+        peak = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(dtype, 1.0)
+        x = image.astype(np.float32) / peak
+        if x.ndim == 2:
+            x = x[..., None]
+        alpha = x[..., 3:] if x.shape[2] == 4 else None
+        x = x[..., :3]
+        size = (x.shape[0] * self.scale, x.shape[1] * self.scale)
+        out = self._process_color(x, size)
+        if alpha is not None:
+            out = np.concatenate([out, np.asarray(bicubic_resize(alpha, size=size))], axis=-1)
+        out = np.clip(out, 0.0, 1.0)
+        if image.ndim == 2:
+            out = out[..., 0]
+        if peak == 1.0:
+            return out.astype(dtype)
+        return np.round(out * peak).astype(dtype)
+
+    def _process_color(self, x: np.ndarray, size) -> np.ndarray:
+        gray = x.shape[2] == 1
+        space = self.info.color_space
+        if space == "rgb":
+            rgb = np.repeat(x, 3, axis=2) if gray else x
+            out = self.sr_channels(rgb, size)
+            return out.mean(axis=2, keepdims=True) if gray else out
+        if gray:  # the gray value is the luma
+            return self.sr_channels(x, size)
+        ycc = np.asarray(rgb_to_ycbcr(x, space), np.float32)
+        y = self.sr_channels(ycc[..., :1], size)
+        chroma = np.asarray(bicubic_resize(ycc[..., 1:], size=size))
+        return np.asarray(ycbcr_to_rgb(np.concatenate([y, chroma], axis=-1), space))
+
+
+def upscale(image: np.ndarray, model, factor: int | None = None) -> np.ndarray:
+    """Upscale one image array with ``model`` (path, name or ``keras.Model``); see :class:`Upscaler`."""
+    return Upscaler(model, factor)(image)

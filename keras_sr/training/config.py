@@ -1,0 +1,75 @@
+"""Training configuration as a dataclass, resolved from defaults < recipe < explicit options."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+# Defaults per architecture family (SRCNN follows SRCNN-keras: Adam 3e-4, MSE, batch 128).
+ARCH_DEFAULTS = {
+    "srcnn": dict(lr=3e-4, batch_size=128, patch_size=32),
+}
+
+RECIPES = {
+    # SRCNN-keras's full recipe (main.py): legacy degradation, OpenCV Y, 32/16 sliding windows
+    # with 20x20 labels (valid convs), Adam 3e-4, MSE, batch 128, 200 epochs, x2.
+    "srcnn-keras": dict(arch="srcnn", factor=2, degradation="bilinear-legacy",
+                        color_space="y-opencv", patch_mode="sliding", patch_size=32, stride=16,
+                        epochs=200, batch_size=128, lr=3e-4, loss="mse"),
+}
+
+
+@dataclass
+class TrainConfig:
+    """Everything that determines a training run (saved as ``config.json`` in the run folder).
+
+    ``data`` empty = the built-in scikit-image sample photos. ``steps_per_epoch`` None = one
+    pass worth of patches over the training pixels ('random' mode) or all windows ('sliding').
+    """
+
+    arch: str = "srcnn"
+    factor: int = 2
+    data: list = field(default_factory=list)
+    out: str = "runs/srcnn_x2"
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 3e-4
+    loss: str = "mse"
+    degradation: str = "bicubic"
+    color_space: str = "y-bt601"
+    patch_size: int = 32
+    patch_mode: str = "random"
+    stride: int = 16
+    steps_per_epoch: int | None = None
+    val_fraction: float = 0.1
+    seed: int = 0
+    init: str | None = None
+    recipe: str | None = None
+    arch_kwargs: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def resolve(cls, arch: str, recipe: str | None = None, **explicit) -> "TrainConfig":
+        """Defaults, then the architecture's defaults, then the recipe, then explicit values
+        (``None`` values are 'not given')."""
+        from keras_sr.errors import UsageError
+
+        values: dict = {"arch": arch}
+        family = arch.split("-")[0]
+        values.update(ARCH_DEFAULTS.get(family, {}))
+        if recipe is not None:
+            if recipe not in RECIPES:
+                raise UsageError(f"unknown recipe {recipe!r}; known: {', '.join(RECIPES)}")
+            rec = RECIPES[recipe]
+            if rec.get("arch") and rec["arch"] != arch:
+                raise UsageError(f"recipe {recipe!r} is for {rec['arch']}, not {arch}")
+            values.update(rec)
+            values["recipe"] = recipe
+        names = {f.name for f in fields(cls)}
+        for k, v in explicit.items():
+            if k not in names:
+                raise TypeError(f"unknown config field {k}")
+            if v is not None and v != () and v != []:
+                values[k] = list(v) if isinstance(v, tuple) else v
+        return cls(**values)

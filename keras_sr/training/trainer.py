@@ -1,0 +1,225 @@
+"""``train``: build or load a model, feed it the tf.data pipeline through ``fit()``.
+
+The run folder (``cfg.out``) holds: ``config.json`` (resolved :class:`TrainConfig`),
+``log.csv`` and ``curves.png`` (per epoch), ``backup/`` while a run is in progress
+(``BackupAndRestore``: re-running the same command after a crash or ``kill -9`` continues
+from the last finished epoch), and at the end ``model.keras`` (best validation PSNR,
+with its :class:`~keras_sr.models.ModelInfo` embedded) and ``record.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from keras_sr import __version__
+from keras_sr._backend import keras, tf
+from keras_sr.data.color import COLOR_SPACES
+from keras_sr.data.degradations import get_degradation
+from keras_sr.data.io import list_images, sha256_file
+from keras_sr.data.pipeline import (PipelineConfig, count_batches, scan_images, split_files,
+                                    training_dataset, validation_dataset)
+from keras_sr.data.samples import sample_files
+from keras_sr.errors import KerasSRError, UsageError
+from keras_sr.evaluation.metrics import psnr_metric
+from keras_sr.inference import SUPPORTED_SCALES, check_compatibility
+from keras_sr.models import ModelInfo, border, build_model, get_architecture, save_with_info
+from keras_sr.training.callbacks import curve_plot_callback, plot_curves, read_log
+from keras_sr.training.config import TrainConfig
+
+
+def _write_json(path: Path, obj) -> None:
+    tmp = path.with_name(f".{path.name}.part")
+    tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def data_record(files) -> dict:
+    """sha256 per file and of the whole list (sorted ``sha256  name`` lines)."""
+    entries = [{"name": Path(f).name, "sha256": sha256_file(f)} for f in files]
+    lines = sorted(f"{e['sha256']}  {e['name']}" for e in entries)
+    digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    return {"count": len(entries), "file_list_sha256": digest, "files": entries}
+
+
+def versions() -> dict:
+    return {"keras_sr": __version__, "tensorflow": tf().__version__, "keras": keras().__version__,
+            "numpy": np.__version__, "python": platform.python_version()}
+
+
+def _check_config(cfg: TrainConfig) -> None:
+    spec = get_architecture(cfg.arch)
+    if cfg.factor not in SUPPORTED_SCALES:
+        raise UsageError(f"factor must be one of {', '.join(map(str, SUPPORTED_SCALES))}, got {cfg.factor}")
+    get_degradation(cfg.degradation)
+    if cfg.color_space not in COLOR_SPACES:
+        raise UsageError(f"unknown colour space {cfg.color_space!r}; known: {', '.join(COLOR_SPACES)}")
+    for name in ("epochs", "batch_size", "patch_size"):
+        if getattr(cfg, name) < 1:
+            raise UsageError(f"{name.replace('_', '-')} must be >= 1, got {getattr(cfg, name)}")
+    if cfg.lr <= 0:
+        raise UsageError(f"learning rate must be > 0, got {cfg.lr}")
+    if spec.input_mode == "lr" and cfg.patch_mode == "sliding":
+        raise UsageError("sliding-window patches are only for pre-upsampling models (SRCNN)")
+
+
+def _prepare_out(cfg: TrainConfig, overwrite: bool) -> tuple[Path, bool]:
+    """Create the run folder; return (folder, resuming)."""
+    out = Path(cfg.out)
+    backup = out / "backup"
+    resuming = backup.exists() and any(backup.iterdir())
+    if out.exists() and not out.is_dir():
+        raise KerasSRError(f"--out exists and is not a folder: {out}")
+    if resuming and not overwrite:
+        saved = out / "config.json"
+        if saved.exists() and json.loads(saved.read_text()) != json.loads(json.dumps(cfg.to_dict())):
+            raise KerasSRError(f"{out} holds an interrupted run with a different config; "
+                               "re-run it with the same options, or use another --out")
+        return out, True
+    if (out / "model.keras").exists() or resuming:
+        if not overwrite:
+            raise KerasSRError(f"{out} already holds a finished run (use --overwrite or another --out)")
+        for name in ("backup", "model.keras", "best.keras", "log.csv", "curves.png", "record.json"):
+            p = out / name
+            if p.is_dir():
+                shutil.rmtree(p)
+            elif p.exists():
+                p.unlink()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise KerasSRError(f"cannot write to output folder {out}: {exc.strerror or exc}") from None
+    return out, False
+
+
+def _initial_model(cfg: TrainConfig, channels: int):
+    model = build_model(cfg.arch, cfg.factor, channels=channels, **cfg.arch_kwargs)
+    if not cfg.init:
+        return model
+    from keras_sr.models.loading import load_model
+
+    init = load_model(cfg.init)
+    info = init.sr_info
+    spec = get_architecture(cfg.arch)
+    if spec.input_mode == "lr" and info.scale and info.scale != cfg.factor:
+        raise UsageError(f"--init model is x{info.scale}; cannot fine-tune it for x{cfg.factor}")
+    check_compatibility(info, scale=cfg.factor, degradation=cfg.degradation)
+    src, dst = init.get_weights(), model.get_weights()
+    if len(src) != len(dst) or any(a.shape != b.shape for a, b in zip(src, dst)):
+        raise UsageError(f"--init model {cfg.init} does not match architecture {cfg.arch} "
+                         f"({[a.shape for a in src]} vs {[b.shape for b in dst]})")
+    model.set_weights(src)
+    return model
+
+
+def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto",
+          command: str | None = None) -> dict:
+    """Run (or resume) training; return the record written to ``record.json``."""
+    _check_config(cfg)
+    k = keras()
+    spec = get_architecture(cfg.arch)
+    sources = cfg.data or None
+    files = list_images(cfg.data) if sources else sample_files()
+    if not files:
+        raise KerasSRError(f"no image files in {', '.join(map(str, cfg.data))}")
+    files = scan_images(files, min_size=cfg.patch_size)
+    if not files:
+        raise KerasSRError(f"no usable training images in {', '.join(map(str, cfg.data or ['built-in samples']))}"
+                           f" (need PNG/JPEG/BMP of at least {cfg.patch_size}x{cfg.patch_size} px)")
+    train_files, val_files = split_files(files, cfg.val_fraction, cfg.seed)
+    out, resuming = _prepare_out(cfg, overwrite)
+    _write_json(out / "config.json", cfg.to_dict())
+
+    k.utils.set_random_seed(cfg.seed)
+    channels = 3 if cfg.color_space == "rgb" else 1
+    model = _initial_model(cfg, channels)
+    label_border = border(model) if spec.input_mode == "pre-upsampled" else 0
+    pcfg = PipelineConfig(scale=cfg.factor, patch_size=cfg.patch_size, label_border=label_border,
+                          degradation=cfg.degradation, color_space=cfg.color_space,
+                          input_mode=spec.input_mode, mode=cfg.patch_mode, stride=cfg.stride,
+                          batch_size=cfg.batch_size, seed=cfg.seed)
+    train_ds = training_dataset(train_files, pcfg)
+    val_ds = validation_dataset(val_files, pcfg)
+    steps = cfg.steps_per_epoch
+    if cfg.patch_mode == "random" and steps is None:
+        from keras_sr.data.io import image_size
+
+        pixels = sum(np.prod(image_size(f)) for f in train_files)
+        steps = max(1, int(pixels // (cfg.patch_size**2 * cfg.batch_size)))
+    if cfg.patch_mode == "sliding" and count_batches(train_ds) == 0:
+        raise KerasSRError("the training images give no sliding-window patches")
+
+    model.compile(optimizer=k.optimizers.Adam(learning_rate=cfg.lr),
+                  loss=k.losses.MeanSquaredError() if cfg.loss == "mse" else k.losses.MeanAbsoluteError(),
+                  metrics=[psnr_metric])
+    log_path, best_path = out / "log.csv", out / "best.keras"
+    checkpoint = k.callbacks.ModelCheckpoint(best_path, monitor="val_psnr", mode="max",
+                                             save_best_only=True)
+    previous = read_log(log_path) if resuming else []
+    if previous and all("val_psnr" in r for r in previous):
+        checkpoint.best = max(r["val_psnr"] for r in previous)
+    title = f"{cfg.arch} x{cfg.factor} {cfg.degradation}"
+    callbacks = [
+        k.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=True),
+        checkpoint,
+        k.callbacks.CSVLogger(str(log_path), append=True),
+        curve_plot_callback(log_path, out / "curves.png", title),
+        k.callbacks.TerminateOnNaN(),
+    ]
+    if resuming:
+        print(f"Resuming the interrupted run in {out} (epochs done: {len(previous)})", file=sys.stderr)
+    if verbose == "auto":
+        verbose = 1 if sys.stdout.isatty() else 2  # one line per epoch in logs
+    t0 = time.time()
+    model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs,
+              steps_per_epoch=steps if cfg.patch_mode == "random" else None,
+              callbacks=callbacks, verbose=verbose)
+    wall = time.time() - t0
+    rows = read_log(log_path)
+    if not rows or not np.isfinite(rows[-1].get("loss", np.nan)):
+        raise KerasSRError("training diverged (non-finite loss); try a lower --lr")
+    if best_path.exists():
+        model.set_weights(k.saving.load_model(best_path, compile=False).get_weights())
+    record = {
+        "command": command or " ".join(sys.argv),
+        "config": cfg.to_dict(),
+        "versions": versions(),
+        "seed": cfg.seed,
+        "degradation": cfg.degradation,
+        "data": data_record(train_files) if cfg.data else
+        dict(data_record(train_files), source="built-in scikit-image samples"),
+        "validation_files": [{"name": Path(f).name, "sha256": sha256_file(f)} for f in val_files],
+        "params": int(model.count_params()),
+        "steps_per_epoch": steps,
+        "epochs_completed": len(rows),
+        "wall_time_s_this_invocation": round(wall, 1),
+        "best_val_psnr_patches": max(r.get("val_psnr", -1) for r in rows),
+    }
+    info = ModelInfo(architecture=cfg.arch, scale=cfg.factor, degradation=cfg.degradation,
+                     color_space=cfg.color_space, input_mode=spec.input_mode, record=record)
+    from keras_sr.evaluation.evaluate import evaluate
+    from keras_sr.evaluation.protocol import Protocol
+
+    model.sr_info = info
+    proto = Protocol("training-val", cfg.color_space if cfg.color_space != "rgb" else "y-bt601",
+                     cfg.degradation, modcrop=True, shave=None, quantize_lr=True,
+                     quantize_upscaled=False, output_rounding="round")
+    result = evaluate(model, val_files, cfg.factor, protocol=proto, name=cfg.arch)
+    record["validation"] = result.to_dict()
+    save_with_info(model, out / "model.keras", info)
+    _write_json(out / "record.json", record)
+    plot_curves(log_path, out / "curves.png", title)
+    if best_path.exists():
+        best_path.unlink()
+    return record

@@ -1,0 +1,41 @@
+"""keras_sr: single-image super-resolution with Keras 3 / TensorFlow.
+
+TensorFlow comes from an extra so that one environment never holds both ``tensorflow``
+and ``tensorflow-cpu``:
+
+    pip install ".[cpu]"    # CPU-only TensorFlow (tensorflow-cpu)
+    pip install ".[gpu]"    # CUDA TensorFlow (tensorflow[and-cuda]), Linux + NVIDIA GPU
+"""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="keras-sr",
+    version="0.1.0",
+    description="Single-image super-resolution with Keras 3: SRCNN/FSRCNN/ESPCN/SRGAN, "
+                "paper-faithful evaluation, TFLite export",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["keras_sr", "keras_sr.*"]),
+    include_package_data=True,
+    package_data={"keras_sr": ["zoo/*.keras", "zoo/*.json"]},
+    install_requires=[
+        "keras>=3.3",
+        "numpy>=1.24",
+        "pillow>=10",
+        "scikit-image>=0.22",
+        "click>=8.1",
+        "matplotlib>=3.7",
+        "scipy>=1.10",
+        "h5py>=3.8",
+        "tqdm>=4.60",
+    ],
+    extras_require={
+        "cpu": ["tensorflow-cpu>=2.16,<3"],
+        "gpu": ["tensorflow[and-cuda]>=2.16,<3"],
+        "lite": ["ai-edge-litert>=1.0"],
+        "test": ["pytest>=7"],
+    },
+    entry_points={"console_scripts": ["keras-sr=keras_sr.cli.main:main"]},
+)

@@ -1,0 +1,57 @@
+import numpy as np
+import pytest
+
+from keras_sr.models import ARCHITECTURES, ModelInfo, border, build_model, read_info, save_with_info
+from keras_sr.models.srcnn import srcnn
+
+# (name, params, pixels lost per side with the default padding)
+EXPECTED = [("srcnn", 85_889, 6), ("srcnn-915", 20_353, 6), ("srcnn-955", 57_281, 8),
+            ("srcnn-deep", 85_889 - 64 * 25 - 1 + 64 * 64 * 9 + 64 + 64 * 32 * 9 + 32
+             + 32 * 32 * 9 + 32 + 32 * 25 + 1, 6)]
+
+
+@pytest.mark.parametrize("name,params,lost", EXPECTED)
+def test_builder_params_and_shape(name, params, lost):
+    model = build_model(name, 2)
+    assert model.count_params() == params
+    out = model.predict(np.zeros((2, 41, 37, 1), np.float32), verbose=0)
+    assert out.shape == (2, 41 - 2 * lost, 37 - 2 * lost, 1)
+    assert border(model) == lost
+
+
+def test_srcnn_mirror_layers():
+    model = srcnn()
+    convs = [l for l in model.layers if l.__class__.__name__ == "Conv2D"]
+    assert [(c.filters, c.kernel_size, c.padding, c.activation.__name__) for c in convs] == [
+        (128, (9, 9), "valid", "relu"), (64, (3, 3), "same", "relu"), (1, (5, 5), "valid", "linear")]
+    assert convs[0].kernel_initializer.__class__.__name__ == "GlorotUniform"
+
+
+def test_same_padding_keeps_size():
+    model = srcnn(padding="same")
+    assert model.predict(np.zeros((1, 17, 23, 1), np.float32), verbose=0).shape == (1, 17, 23, 1)
+    assert border(model) == 0
+
+
+def test_registry_is_explicit():
+    assert set(ARCHITECTURES) >= {"srcnn", "srcnn-915", "srcnn-955", "srcnn-deep"}
+
+
+def test_bad_builder_arguments():
+    with pytest.raises(ValueError):
+        srcnn(filters=(64,), kernel_sizes=(9, 3, 5))
+    with pytest.raises(ValueError):
+        srcnn(padding="reflect")
+
+
+def test_keras_round_trip_keeps_weights_and_info(tmp_path):
+    import keras_sr
+
+    model = build_model("srcnn", 2)
+    info = ModelInfo(architecture="srcnn", scale=3, degradation="bicubic", record={"seed": 7})
+    path = save_with_info(model, tmp_path / "m.keras", info)
+    loaded = keras_sr.load_model(path)
+    x = np.random.default_rng(0).random((1, 30, 30, 1), dtype=np.float32)
+    np.testing.assert_array_equal(model.predict(x, verbose=0), loaded.predict(x, verbose=0))
+    assert loaded.sr_info.scale == 3 and loaded.sr_info.record == {"seed": 7}
+    assert read_info(path).architecture == "srcnn"

@@ -1,0 +1,95 @@
+"""keras-sr train through the real CLI: loss goes down, artifacts, resume after kill -9."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from keras_sr.training.config import TrainConfig
+
+CLI = [sys.executable, "-m", "keras_sr.cli.main"]
+
+
+def _log(run_dir: Path):
+    path = run_dir / "log.csv"
+    if not path.exists():
+        return []
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def _train_cmd(data, out, epochs, extra=()):
+    return CLI + ["train", "srcnn", "--factor", "2", "--data", str(data), "--out", str(out),
+                  "--epochs", str(epochs), "--steps-per-epoch", "4", "--batch-size", "16",
+                  "--patch-size", "24", "--lr", "1e-3", "--seed", "1", *extra]
+
+
+def test_train_lowers_loss_and_writes_the_run_folder(tiny_data, tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.run(_train_cmd(tiny_data, out, 3), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = _log(out)
+    assert [int(r["epoch"]) for r in rows] == [0, 1, 2]
+    assert float(rows[-1]["loss"]) < float(rows[0]["loss"])
+    for name in ("model.keras", "config.json", "record.json", "curves.png", "log.csv"):
+        assert (out / name).exists(), name
+    assert not (out / "backup").exists()
+    record = json.loads((out / "record.json").read_text())
+    assert record["config"]["degradation"] == "bicubic" and record["seed"] == 1
+    assert len(record["data"]["file_list_sha256"]) == 64 and record["data"]["count"] == 4
+    assert {"tensorflow", "keras", "keras_sr"} <= set(record["versions"])
+    import keras_sr
+
+    model = keras_sr.load_model(out)
+    assert model.sr_info.degradation == "bicubic" and model.sr_info.scale == 2
+    assert "Validation" in proc.stdout
+    # a finished run is not overwritten
+    again = subprocess.run(_train_cmd(tiny_data, out, 3), capture_output=True, text=True)
+    assert again.returncode == 1 and "already holds a finished run" in again.stderr
+
+
+def test_resume_after_kill_9(tiny_data, tmp_path):
+    out = tmp_path / "run"
+    cmd = _train_cmd(tiny_data, out, 12)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while time.time() < deadline and len(_log(out)) < 2:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done_before = len(_log(out))
+    assert 2 <= done_before < 12, "the run was not interrupted mid-way"
+    assert not (out / "model.keras").exists()
+    resumed = subprocess.run(cmd, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "Resuming" in resumed.stderr
+    epochs = [int(r["epoch"]) for r in _log(out)]
+    assert epochs[-1] == 11 and len(set(epochs)) == len(epochs) >= 12 - 1
+    # the resumed part did not start from scratch: fewer epochs were trained after the restart
+    assert len(epochs) - done_before <= 12 - done_before + 1
+
+
+def test_recipe_resolution_order():
+    cfg = TrainConfig.resolve("srcnn", recipe="srcnn-keras", epochs=5)
+    assert (cfg.degradation, cfg.patch_mode, cfg.patch_size, cfg.stride) == \
+        ("bilinear-legacy", "sliding", 32, 16)
+    assert cfg.epochs == 5 and cfg.batch_size == 128 and cfg.lr == 3e-4
+    default = TrainConfig.resolve("srcnn")
+    assert default.degradation == "bicubic" and default.epochs == 10
+
+
+def test_resume_refuses_a_different_config(tiny_data, tmp_path):
+    out = tmp_path / "run"
+    (out / "backup").mkdir(parents=True)
+    (out / "backup" / "x").write_text("")
+    (out / "config.json").write_text(json.dumps({"arch": "srcnn", "epochs": 999}))
+    proc = subprocess.run(_train_cmd(tiny_data, out, 2), capture_output=True, text=True)
+    assert proc.returncode == 1 and "different config" in proc.stderr
