@@ -141,22 +141,28 @@ def upscale(inputs, output, model, factor, overwrite):
 
 @main.command()
 @click.option("--model", "-m", required=True, help="Model: .keras file, run folder or .h5 weights.")
-@click.option("--data", "-d", type=click.Path(), help="HR test images (folder). Default: built-in samples.")
+@click.option("--dataset", "--data", "-d", "data",
+              help="Benchmark set name (Set5, Set14, ... under --data-root) or a folder of HR "
+                   "images. Default: the built-in sample photos.")
+@click.option("--data-root", type=click.Path(), help="Folder holding the benchmark sets "
+              "(default: $KERAS_SR_DATA).")
 @factor_option
 @click.option("--protocol", default="paper", show_default=True,
               help="paper (MATLAB bicubic, BT.601 Y, shave = scale) or srcnn-keras (legacy).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def evaluate(model, data, factor, protocol, as_json):
+def evaluate(model, data, data_root, factor, protocol, as_json):
     """PSNR/SSIM of a model and of the bicubic baseline, per image and on average."""
+    from keras_sr.data.datasets import resolve_dataset
     from keras_sr.data.samples import sample_files
     from keras_sr.evaluation.evaluate import evaluate as run
+    from keras_sr.evaluation.protocol import get_protocol
     from keras_sr.evaluation.report import format_table
     from keras_sr.inference import Upscaler
 
-    if data is not None and not Path(data).exists():
-        raise click.BadParameter(f"no such file or folder: {data}", param_hint="'--data'")
+    get_protocol(protocol)
+    folder = resolve_dataset(data, data_root) if data else None
     up = Upscaler(model, factor)
-    result = run(up, data if data else sample_files(), up.scale, protocol=protocol,
+    result = run(up, folder if folder else sample_files(), up.scale, protocol=protocol,
                  progress=sys.stderr.isatty())
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))

@@ -75,7 +75,7 @@ class Upscaler:
         """Model on one float image ``[H, W, C]`` in [0, 1] (padded for 'valid' models)."""
         b = self.border
         if b:
-            x = np.pad(x, ((b, b), (b, b), (0, 0)), mode="symmetric")
+            x = np.pad(x, ((b, b), (b, b), (0, 0)), mode=self.info.pad_mode or "symmetric")
         out = self._fn(tf().convert_to_tensor(x[None], tf().float32))
         return np.asarray(out)[0]
 

@@ -22,7 +22,8 @@ class ModelInfo:
     ``input_mode``: ``"pre-upsampled"`` (SRCNN: input already upscaled to the target size
     with the degradation's interpolation) or ``"lr"`` (the model upscales by ``scale``).
     ``color_space``: ``"y-bt601"``, ``"y-opencv"`` or ``"rgb"`` (see ``keras_sr.data.color``).
-    ``value_range``: of inputs and outputs. ``record``: training record (config, versions,
+    ``value_range``: of inputs and outputs. ``pad_mode``: how the inference code extends the
+    image border for 'valid' models (NumPy ``np.pad`` mode). ``record``: training record (config, versions,
     data hashes, metrics) when known.
     """
 
@@ -32,6 +33,7 @@ class ModelInfo:
     color_space: str = "y-bt601"
     input_mode: str = "pre-upsampled"
     value_range: tuple = (0.0, 1.0)
+    pad_mode: str = "symmetric"
     source: str = ""
     record: dict = field(default_factory=dict)
 
