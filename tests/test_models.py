@@ -55,3 +55,29 @@ def test_keras_round_trip_keeps_weights_and_info(tmp_path):
     np.testing.assert_array_equal(model.predict(x, verbose=0), loaded.predict(x, verbose=0))
     assert loaded.sr_info.scale == 3 and loaded.sr_info.record == {"seed": 7}
     assert read_info(path).architecture == "srcnn"
+
+
+@pytest.mark.parametrize("name", ["fsrcnn", "fsrcnn-s", "espcn"])
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_lr_space_models_upscale_by_scale(name, scale):
+    model = build_model(name, scale)
+    out = model.predict(np.zeros((1, 13, 17, 1), np.float32), verbose=0)
+    assert out.shape == (1, 13 * scale, 17 * scale, 1)
+    assert not any(l.__class__.__name__ == "Lambda" for l in model.layers)
+
+
+def test_lr_space_param_counts():
+    # FSRCNN(56,12,4) conv weights+biases 12,637 + PReLU alphas 172; FSRCNN-s 4,086; ESPCN x3 22,729
+    assert build_model("fsrcnn", 2).count_params() == 12_809
+    assert build_model("fsrcnn-s", 2).count_params() == 4_086
+    assert build_model("espcn", 3).count_params() == (25 * 64 + 64) + (9 * 64 * 32 + 32) + (9 * 32 * 9 + 9)
+
+
+def test_espcn_round_trip_with_depth_to_space(tmp_path):
+    import keras_sr
+
+    model = build_model("espcn", 3)
+    path = save_with_info(model, tmp_path / "e.keras", ModelInfo("espcn", 3, input_mode="lr"))
+    x = np.random.default_rng(1).random((1, 10, 12, 1), dtype=np.float32)
+    np.testing.assert_allclose(keras_sr.load_model(path).predict(x, verbose=0),
+                               model.predict(x, verbose=0), atol=1e-6)

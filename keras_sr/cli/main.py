@@ -84,14 +84,17 @@ def main():
 @click.option("--color-space", help="y-bt601 (default), y-opencv or rgb.")
 @click.option("--patch-size", type=int, help="HR patch size (default 32).")
 @click.option("--steps-per-epoch", type=int, help="Batches per epoch in random-crop mode.")
+@click.option("--schedule", type=click.Choice(["constant", "cosine"]),
+              help="Learning-rate schedule (default constant; cosine decays to 1% over the run).")
+@click.option("--val-fraction", type=float, help="Share of the images held out for validation (0.1).")
 @click.option("--out", "-o", type=click.Path(), help="Run folder (default runs/<arch>_x<factor>_<degradation>).")
 @click.option("--init", help="Start from this model's weights (fine-tuning).")
 @click.option("--recipe", help="A full recipe, e.g. srcnn-keras (SRCNN-keras's original training).")
 @click.option("--seed", type=int, help="Random seed (default 0).")
 @click.option("--overwrite", is_flag=True, help="Replace a finished run in --out.")
 def train(arch, factor, data, epochs, batch_size, lr, degradation, color_space, patch_size,
-          steps_per_epoch, out, init, recipe, seed, overwrite):
-    """Train ARCH (srcnn, srcnn-915, srcnn-955, srcnn-deep) with fit().
+          steps_per_epoch, schedule, val_fraction, out, init, recipe, seed, overwrite):
+    """Train ARCH (srcnn, srcnn-915, srcnn-955, srcnn-deep, fsrcnn, fsrcnn-s, espcn) with fit().
 
     Re-running the same command after an interruption resumes the run.
     """
@@ -106,7 +109,7 @@ def train(arch, factor, data, epochs, batch_size, lr, degradation, color_space, 
                               epochs=epochs, batch_size=batch_size, lr=lr,
                               degradation=degradation, color_space=color_space,
                               patch_size=patch_size, steps_per_epoch=steps_per_epoch,
-                              init=init, seed=seed)
+                              schedule=schedule, val_fraction=val_fraction, init=init, seed=seed)
     cfg.out = out or f"runs/{cfg.arch}_x{cfg.factor}_{cfg.degradation}"
     from keras_sr.training.trainer import train as run
 

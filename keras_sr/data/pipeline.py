@@ -30,6 +30,12 @@ from keras_sr.data.io import image_size, read_image
 from keras_sr.errors import ImageReadError, KerasSRError
 
 TF_DECODABLE = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+MARGIN = 2  # LR pixels of context around random crops (bicubic support is 2 px per side)
+
+
+def min_image_size(patch_size: int, scale: int, mode: str = "random") -> int:
+    """Smallest image side the pipeline can cut a training patch from."""
+    return patch_size + (2 * MARGIN * scale if mode == "random" else 0)
 
 
 @dataclass
@@ -126,15 +132,21 @@ class _Pairs:
         self.cfg = cfg
         self.deg = get_degradation(cfg.degradation)
 
-    def from_hr(self, hr):
-        """HR patch ``[P, P, C]`` float -> (input, label)."""
+    def from_hr(self, hr, margin: int = 0):
+        """HR patch ``[P + 2*margin*s, ...]`` float -> (input, label) for the central ``P``.
+
+        The margin (in LR pixels) keeps the resize kernel away from the crop's edges, so
+        training pairs look like crops of a degraded *whole* image."""
         c = self.cfg
-        lr = self.deg.downscale(hr, c.scale)
+        s, p = c.scale, c.patch_size
+        lr = self.deg.downscale(hr, s)
         if c.input_mode == "pre-upsampled":
-            x = self.deg.upscale(lr, size=(c.patch_size, c.patch_size),
-                                 quantize_output=self.deg.quantize_lr)
+            size = p + 2 * margin * s
+            x = self.deg.upscale(lr, size=(size, size), quantize_output=self.deg.quantize_lr)
+            x = x[margin * s: margin * s + p, margin * s: margin * s + p]
         else:
-            x = lr
+            x = lr[margin: margin + p // s, margin: margin + p // s]
+        hr = hr[margin * s: margin * s + p, margin * s: margin * s + p]
         return x, self._label(hr)
 
     def _label(self, hr):
@@ -211,18 +223,18 @@ def training_dataset(files, cfg: PipelineConfig):
             ds = ds.cache()
         ds = ds.shuffle(20000, seed=cfg.seed, reshuffle_each_iteration=True)
         return _finish(ds, cfg, drop_remainder=False)
-    p = cfg.patch_size
+    crop = cfg.patch_size + 2 * MARGIN * cfg.scale
     channels = 3 if cfg.color_space == "rgb" else 1
     ds = images.repeat().shuffle(max(len(files), 1), seed=cfg.seed, reshuffle_each_iteration=True)
     seeds = t.data.Dataset.random(seed=cfg.seed).batch(2)
     ds = t.data.Dataset.zip((ds, seeds))
 
     def sample(img, seed):
-        crop = t.image.stateless_random_crop(img, [p, p, channels], seed=seed)
-        hr = t.cast(crop, t.float32) / 255.0
+        patch = t.image.stateless_random_crop(img, [crop, crop, channels], seed=seed)
+        hr = t.cast(patch, t.float32) / 255.0
         if cfg.augment:
             hr = pairs.augment(hr, seed)
-        return pairs.from_hr(hr)
+        return pairs.from_hr(hr, MARGIN)
 
     ds = ds.map(sample, num_parallel_calls=t.data.AUTOTUNE)
     return _finish(ds, cfg, drop_remainder=True)
@@ -233,7 +245,7 @@ def validation_dataset(files, cfg: PipelineConfig, max_patches: int = 512):
     cfg.validate()
     pairs = _Pairs(cfg)
     ds = _images(files, cfg).flat_map(pairs.grid).take(max_patches)
-    ds = ds.map(pairs.from_hr, num_parallel_calls=tf().data.AUTOTUNE)
+    ds = ds.map(lambda hr: pairs.from_hr(hr), num_parallel_calls=tf().data.AUTOTUNE)
     if cfg.cache:
         ds = ds.cache()
     return _finish(ds, cfg, drop_remainder=False)

@@ -12,6 +12,7 @@ from typing import Callable
 
 from keras_sr.errors import UsageError
 from keras_sr.models.info import ModelInfo, read_info, save_with_info
+from keras_sr.models.lrspace import espcn, fsrcnn, fsrcnn_s
 from keras_sr.models.srcnn import srcnn, srcnn_915, srcnn_955, srcnn_deep
 
 
@@ -34,6 +35,9 @@ ARCHITECTURES: dict[str, ArchSpec] = {
                           "SRCNN paper (TPAMI 2016) 9-5-5, 64/32/1"),
     "srcnn-deep": ArchSpec(srcnn_deep, "pre-upsampled", False,
                            "6-layer SRCNN variant 128-64-64-32-32-1"),
+    "fsrcnn": ArchSpec(fsrcnn, "lr", True, "FSRCNN d=56 s=12 m=4, transposed-conv upscaling"),
+    "fsrcnn-s": ArchSpec(fsrcnn_s, "lr", True, "FSRCNN-s d=32 s=5 m=1"),
+    "espcn": ArchSpec(espcn, "lr", True, "ESPCN 5-3-3 64/32, sub-pixel (depth_to_space)"),
 }
 
 
@@ -63,5 +67,6 @@ def border(model, probe: int = 64) -> int:
     return lost // 2
 
 
-__all__ = ["ARCHITECTURES", "ArchSpec", "ModelInfo", "border", "build_model", "get_architecture",
-           "read_info", "save_with_info", "srcnn", "srcnn_915", "srcnn_955", "srcnn_deep"]
+__all__ = ["ARCHITECTURES", "ArchSpec", "ModelInfo", "border", "build_model", "espcn", "fsrcnn",
+           "fsrcnn_s", "get_architecture", "read_info", "save_with_info", "srcnn", "srcnn_915",
+           "srcnn_955", "srcnn_deep"]

@@ -5,9 +5,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 
 # Defaults per architecture family (SRCNN follows SRCNN-keras: Adam 3e-4, MSE, batch 128).
+# LR-space models: Adam 1e-3, batch 64, HR patches of 24 LR pixels (patch_size None = auto).
 ARCH_DEFAULTS = {
     "srcnn": dict(lr=3e-4, batch_size=128, patch_size=32),
+    "fsrcnn": dict(lr=1e-3, batch_size=64, patch_size=None),
+    "espcn": dict(lr=1e-3, batch_size=64, patch_size=None),
 }
+LR_PATCH = 24
 
 RECIPES = {
     # SRCNN-keras's full recipe (main.py): legacy degradation, OpenCV Y, 32/16 sliding windows
@@ -36,10 +40,11 @@ class TrainConfig:
     loss: str = "mse"
     degradation: str = "bicubic"
     color_space: str = "y-bt601"
-    patch_size: int = 32
+    patch_size: int | None = 32
     patch_mode: str = "random"
     stride: int = 16
     steps_per_epoch: int | None = None
+    schedule: str = "constant"
     val_fraction: float = 0.1
     seed: int = 0
     init: str | None = None
@@ -72,4 +77,9 @@ class TrainConfig:
                 raise TypeError(f"unknown config field {k}")
             if v is not None and v != () and v != []:
                 values[k] = list(v) if isinstance(v, tuple) else v
-        return cls(**values)
+        cfg = cls(**values)
+        if cfg.patch_size is None:
+            cfg.patch_size = LR_PATCH * cfg.factor
+        if cfg.schedule not in ("constant", "cosine"):
+            raise UsageError(f"unknown schedule {cfg.schedule!r} (constant or cosine)")
+        return cfg

@@ -25,8 +25,8 @@ from keras_sr._backend import keras, tf
 from keras_sr.data.color import COLOR_SPACES
 from keras_sr.data.degradations import get_degradation
 from keras_sr.data.io import list_images, sha256_file
-from keras_sr.data.pipeline import (PipelineConfig, count_batches, scan_images, split_files,
-                                    training_dataset, validation_dataset)
+from keras_sr.data.pipeline import (PipelineConfig, count_batches, min_image_size, scan_images,
+                                    split_files, training_dataset, validation_dataset)
 from keras_sr.data.samples import sample_files
 from keras_sr.errors import KerasSRError, UsageError
 from keras_sr.evaluation.metrics import psnr_metric
@@ -104,22 +104,35 @@ def _prepare_out(cfg: TrainConfig, overwrite: bool) -> tuple[Path, bool]:
 
 
 def _initial_model(cfg: TrainConfig, channels: int):
+    """Build the model; with ``--init`` copy every layer whose name and weight shapes match
+    (all of them for the same architecture and scale; e.g. all but the upscaling layer when
+    an FSRCNN x3 starts from x2, as in the FSRCNN paper)."""
     model = build_model(cfg.arch, cfg.factor, channels=channels, **cfg.arch_kwargs)
     if not cfg.init:
         return model
     from keras_sr.models.loading import load_model
 
     init = load_model(cfg.init)
-    info = init.sr_info
-    spec = get_architecture(cfg.arch)
-    if spec.input_mode == "lr" and info.scale and info.scale != cfg.factor:
-        raise UsageError(f"--init model is x{info.scale}; cannot fine-tune it for x{cfg.factor}")
-    check_compatibility(info, scale=cfg.factor, degradation=cfg.degradation)
-    src, dst = init.get_weights(), model.get_weights()
-    if len(src) != len(dst) or any(a.shape != b.shape for a, b in zip(src, dst)):
-        raise UsageError(f"--init model {cfg.init} does not match architecture {cfg.arch} "
-                         f"({[a.shape for a in src]} vs {[b.shape for b in dst]})")
-    model.set_weights(src)
+    check_compatibility(init.sr_info, scale=cfg.factor, degradation=cfg.degradation)
+    source = {layer.name: layer for layer in init.layers}
+    copied, weighted = 0, 0
+    for layer in model.layers:
+        if not layer.weights:
+            continue
+        weighted += 1
+        other = source.get(layer.name)
+        if other is None:
+            continue
+        src = other.get_weights()
+        if [w.shape for w in src] == [tuple(w.shape) for w in layer.weights]:
+            layer.set_weights(src)
+            copied += 1
+    if copied == 0:
+        raise UsageError(f"--init model {cfg.init} shares no layer (name and shape) with "
+                         f"{cfg.arch} x{cfg.factor}")
+    if copied < weighted:
+        print(f"--init: copied {copied} of {weighted} layers from {cfg.init}; the others start "
+              "from scratch", file=sys.stderr)
     return model
 
 
@@ -133,10 +146,11 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
     files = list_images(cfg.data) if sources else sample_files()
     if not files:
         raise KerasSRError(f"no image files in {', '.join(map(str, cfg.data))}")
-    files = scan_images(files, min_size=cfg.patch_size)
+    min_size = min_image_size(cfg.patch_size, cfg.factor, cfg.patch_mode)
+    files = scan_images(files, min_size=min_size)
     if not files:
         raise KerasSRError(f"no usable training images in {', '.join(map(str, cfg.data or ['built-in samples']))}"
-                           f" (need PNG/JPEG/BMP of at least {cfg.patch_size}x{cfg.patch_size} px)")
+                           f" (need PNG/JPEG/BMP of at least {min_size}x{min_size} px)")
     train_files, val_files = split_files(files, cfg.val_fraction, cfg.seed)
     out, resuming = _prepare_out(cfg, overwrite)
     _write_json(out / "config.json", cfg.to_dict())
@@ -160,7 +174,11 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
     if cfg.patch_mode == "sliding" and count_batches(train_ds) == 0:
         raise KerasSRError("the training images give no sliding-window patches")
 
-    model.compile(optimizer=k.optimizers.Adam(learning_rate=cfg.lr),
+    lr = cfg.lr
+    if cfg.schedule == "cosine":
+        total = cfg.epochs * (steps if cfg.patch_mode == "random" else count_batches(train_ds))
+        lr = k.optimizers.schedules.CosineDecay(cfg.lr, decay_steps=max(1, total), alpha=0.01)
+    model.compile(optimizer=k.optimizers.Adam(learning_rate=lr),
                   loss=k.losses.MeanSquaredError() if cfg.loss == "mse" else k.losses.MeanAbsoluteError(),
                   metrics=[psnr_metric])
     log_path, best_path = out / "log.csv", out / "best.keras"

@@ -1,0 +1,53 @@
+"""Fast models that work in low-resolution space and upscale at the end.
+
+Conventions: input ``[N, h, w, C]`` LR in [0, 1] (C = 1: Y), output ``[N, s*h, s*w, C]``.
+"""
+
+from __future__ import annotations
+
+from keras_sr._backend import keras
+from keras_sr.models.layers import DepthToSpace
+
+
+def _prelu(name):
+    return keras().layers.PReLU(shared_axes=[1, 2], name=name)
+
+
+def fsrcnn(scale: int, channels: int = 1, d: int = 56, s: int = 12, m: int = 4, name=None):
+    """FSRCNN (Dong et al., ECCV 2016): 5x5 feature extraction (d) -> 1x1 shrink (s) ->
+    m x 3x3 mapping (s) -> 1x1 expand (d) -> 9x9 transposed conv with stride ``scale``.
+    PReLU with ``shared_axes=[1, 2]`` (dynamic shapes); He init, deconv N(0, 0.001)."""
+    k = keras()
+    L = k.layers
+    x = inputs = k.Input((None, None, channels), name="lr")
+    x = L.Conv2D(d, 5, padding="same", kernel_initializer="he_normal", name="feature")(x)
+    x = _prelu("feature_prelu")(x)
+    x = L.Conv2D(s, 1, kernel_initializer="he_normal", name="shrink")(x)
+    x = _prelu("shrink_prelu")(x)
+    for i in range(m):
+        x = L.Conv2D(s, 3, padding="same", kernel_initializer="he_normal", name=f"map{i + 1}")(x)
+        x = _prelu(f"map{i + 1}_prelu")(x)
+    x = L.Conv2D(d, 1, kernel_initializer="he_normal", name="expand")(x)
+    x = _prelu("expand_prelu")(x)
+    x = L.Conv2DTranspose(channels, 9, strides=scale, padding="same",
+                          kernel_initializer=k.initializers.RandomNormal(stddev=0.001),
+                          name=f"deconv_x{scale}")(x)
+    return k.Model(inputs, x, name=name or f"fsrcnn_x{scale}")
+
+
+def fsrcnn_s(scale: int, channels: int = 1, name=None):
+    """FSRCNN-s: the small setting d=32, s=5, m=1."""
+    return fsrcnn(scale, channels, d=32, s=5, m=1, name=name or f"fsrcnn_s_x{scale}")
+
+
+def espcn(scale: int, channels: int = 1, filters=(64, 32), name=None):
+    """ESPCN (Shi et al., CVPR 2016): 5x5 (64) tanh -> 3x3 (32) tanh -> 3x3 (C*s^2) ->
+    sub-pixel shuffle (``keras.ops.depth_to_space``)."""
+    k = keras()
+    L = k.layers
+    x = inputs = k.Input((None, None, channels), name="lr")
+    x = L.Conv2D(filters[0], 5, padding="same", activation="tanh", name="conv1")(x)
+    x = L.Conv2D(filters[1], 3, padding="same", activation="tanh", name="conv2")(x)
+    x = L.Conv2D(channels * scale * scale, 3, padding="same", name=f"conv3_x{scale}")(x)
+    x = DepthToSpace(scale, name="sr")(x)
+    return k.Model(inputs, x, name=name or f"espcn_x{scale}")
