@@ -159,3 +159,26 @@ def test_evaluate_bad_inputs(tmp_path, model_file):
     assert_one_line_error(run("evaluate", "-m", model_file, "-d", empty, "-f", "2"), 1, "no images")
     assert_one_line_error(run("evaluate", "-m", model_file, "-f", "2", "--protocol", "nope"),
                           2, "unknown protocol")
+
+
+def test_evaluate_report_compare_and_dataset_errors(tmp_path, images, model_file):
+    report = tmp_path / "report"
+    r = run("evaluate", "-m", model_file, "--dataset", images, "-f", "2", "--report", report)
+    assert r.exit_code == 0, r.output
+    assert {p.name for p in report.iterdir()} >= {"per_image.csv", "summary.json", "summary.txt",
+                                                  "gains_hist.png", "best_worst.png"}
+    fig = tmp_path / "cmp.png"
+    r = run("compare", model_file, model_file, "--dataset", images, "-f", "2", "--figure", fig)
+    assert r.exit_code == 0 and "A wins 0, ties 2, B wins 0" in r.stdout and fig.exists()
+    (tmp_path / "root" / "Set5").mkdir(parents=True)
+    assert_one_line_error(run("evaluate", "-m", model_file, "--dataset", "Urban100", "--data-root",
+                              tmp_path / "root", "-f", "2"), 1, "'Urban100' not found", "found: Set5")
+    assert_one_line_error(run("evaluate", "-m", model_file, "--dataset", images, "-f", "3"),
+                          2, "model is x2 but --factor is 3")
+    assert_one_line_error(run("evaluate", "-m", model_file, "--dataset", images, "-f", "2",
+                              "--metrics", "psnr,vif"), 2, "unknown metric 'vif'")
+    tiny = tmp_path / "tiny"
+    tiny.mkdir()
+    Image.fromarray(np.zeros((5, 5, 3), np.uint8)).save(tiny / "t.png")
+    assert_one_line_error(run("evaluate", "-m", model_file, "--dataset", tiny, "-f", "2"),
+                          1, "too small")

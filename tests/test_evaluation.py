@@ -59,3 +59,129 @@ def test_dataset_names_resolve_from_a_root(tmp_path, monkeypatch):
     monkeypatch.delenv("KERAS_SR_DATA")
     with pytest.raises(UsageError, match="--data-root"):
         resolve_dataset("Urban100")
+
+
+# -- MATLAB imresize reference (1-D contributions, as in MATLAB's imresize.m) ----------------
+def _matlab_resize_1d(vec, out_len):
+    scale = out_len / len(vec)
+    width = 4.0 / scale if scale < 1 else 4.0
+
+    def cubic(x):
+        a = np.abs(x)
+        return ((1.5 * a**3 - 2.5 * a**2 + 1) * (a <= 1)
+                + (-0.5 * a**3 + 2.5 * a**2 - 4 * a + 2) * ((a > 1) & (a <= 2)))
+
+    kernel = (lambda x: scale * cubic(scale * x)) if scale < 1 else cubic
+    x = np.arange(1, out_len + 1)
+    u = x / scale + 0.5 * (1 - 1 / scale)
+    left = np.floor(u - width / 2)
+    idx = left[:, None] + np.arange(int(np.ceil(width)) + 2)[None]
+    w = kernel(u[:, None] - idx)
+    w /= w.sum(1, keepdims=True)
+    mirror = np.concatenate([np.arange(len(vec)), np.arange(len(vec))[::-1]])
+    idx = mirror[(idx.astype(int) - 1) % len(mirror)]
+    return (w * vec[idx]).sum(1)
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_bicubic_matches_matlab_imresize_on_known_vectors(scale):
+    from keras_sr.data.degradations import get_degradation
+
+    rng = np.random.default_rng(scale)
+    row = rng.random(48 * scale // 2 * 2).astype(np.float64)
+    img = np.tile(row[None, :, None], (4 * scale, 1, 1)).astype(np.float32)
+    ours = np.asarray(get_degradation("bicubic").downscale(img, scale, quantize_output=False))[1, :, 0]
+    ref = _matlab_resize_1d(row, len(row) // scale)
+    inner = slice(2, -2)  # MATLAB mirrors at the borders; interiors must agree exactly
+    np.testing.assert_allclose(ours[inner], np.clip(ref[inner], 0, 1), atol=2e-6)
+    up = np.asarray(get_degradation("bicubic").upscale(ours[None, :, None].repeat(4, 0), size=(4, len(row))))
+    np.testing.assert_allclose(up[1, 8:-8, 0], np.clip(_matlab_resize_1d(ours.astype(np.float64), len(row)), 0, 1)[8:-8],
+                               atol=2e-6)
+
+
+# -- reports, guards ---------------------------------------------------------------------
+@pytest.fixture()
+def tiny_set(tmp_path, photo):
+    d = tmp_path / "set"
+    d.mkdir()
+    from PIL import Image
+
+    Image.fromarray(photo[:, :96]).save(d / "one.png")
+    Image.fromarray(photo[:64, 32:]).save(d / "two.png")
+    Image.fromarray(photo[10:74, 10:90, 1]).save(d / "three.png")
+    return d
+
+
+def _identity_plus(tmp_path, record=None, degradation="bicubic", scale=2):
+    """A 'same' SRCNN whose weights make it nearly the identity, saved with a record."""
+    from keras_sr.models import ModelInfo, build_model, save_with_info
+
+    model = build_model("srcnn", scale, padding="same")
+    w = [np.zeros_like(a) for a in model.get_weights()]
+    w[0][4, 4, 0, 0] = 1.0
+    w[2][1, 1, 0, 0] = 1.0
+    w[4][2, 2, 0, 0] = 1.02  # slight contrast boost: changes numbers a little, per image
+    model.set_weights(w)
+    info = ModelInfo("srcnn", scale, degradation=degradation, record=record or {})
+    return save_with_info(model, tmp_path / "m.keras", info)
+
+
+def test_report_files_and_contents(tmp_path, tiny_set):
+    import csv
+    import json
+
+    from keras_sr.evaluation.report import write_report
+
+    result = evaluate(str(_identity_plus(tmp_path)), tiny_set, 2, keep_outputs=True)
+    paths = write_report(result, tmp_path / "report")
+    rows = list(csv.DictReader(open(paths["csv"])))
+    assert [r["name"] for r in rows] == ["one", "three", "two"]
+    for col in ("bicubic_mse", "model_mse", "bicubic_psnr", "model_ssim", "delta_psnr", "delta_mse"):
+        assert col in rows[0]
+    summary = json.loads(paths["json"].read_text())
+    deltas = [float(r["delta_mse"]) for r in rows]
+    assert summary["summary"]["per_metric"]["mse"]["improved_pct"] == pytest.approx(
+        100 * np.mean([d < 0 for d in deltas]))
+    assert summary["summary"]["per_metric"]["psnr"]["worse_count"] == sum(float(r["delta_psnr"]) < 0 for r in rows)
+    assert summary["comparable"] is True and summary["leaked_files"] == []
+    for key in ("hist", "best_worst"):
+        assert paths[key].stat().st_size > 10_000
+    assert "improved over bicubic" in paths["txt"].read_text()
+
+
+def test_leakage_guard_warns_and_marks(tmp_path, tiny_set):
+    from keras_sr.data.io import sha256_file
+    from keras_sr.inference import KerasSRWarning
+
+    record = {"data": {"files": [{"name": "x.png", "sha256": sha256_file(tiny_set / "two.png")}]}}
+    with pytest.warns(KerasSRWarning, match="LEAKAGE: 1 evaluation image.*two.png"):
+        result = evaluate(str(_identity_plus(tmp_path, record)), tiny_set, 2)
+    assert result.leaked_files == ["two.png"] and result.comparable is False
+    from keras_sr.evaluation.report import format_table
+
+    assert "NOT COMPARABLE" in format_table(result)
+
+
+def test_degradation_and_scale_guards(tmp_path, tiny_set):
+    from keras_sr.inference import KerasSRWarning
+
+    path = _identity_plus(tmp_path, degradation="bilinear-legacy")
+    with pytest.warns(KerasSRWarning, match="'bilinear-legacy' degradation.*not comparable"):
+        result = evaluate(str(path), tiny_set, 2)
+    assert result.comparable is False
+    with pytest.raises(UsageError, match="model is x2 but --factor is 3"):
+        evaluate(str(path), tiny_set, 3, strict_scale=True)
+
+
+def test_compare_counts_wins_and_ties(tmp_path, tiny_set):
+    from keras_sr.evaluation.report import compare
+
+    a = evaluate(str(_identity_plus(tmp_path)), tiny_set, 2)
+    b = evaluate(None, tiny_set, 2)
+    for r in b.rows:  # the baseline as "model B"
+        for m in ("mse", "psnr", "ssim"):
+            r[f"model_{m}"] = r[f"bicubic_{m}"]
+    cmp = compare(a, b)
+    psnr = cmp["per_metric"]["psnr"]
+    assert psnr["a_wins"] + psnr["ties"] + psnr["b_wins"] == 3
+    assert psnr["mean_a_minus_b"] == pytest.approx(np.mean([r["delta_psnr"] for r in a.rows]))

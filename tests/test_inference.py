@@ -49,3 +49,10 @@ def test_factor_is_validated():
 
     with pytest.raises(UsageError, match="factor must be one of"):
         Upscaler(_model(), 7)
+
+
+def test_one_trace_for_all_image_sizes():
+    up = Upscaler(_model(), 2)
+    for shape in [(10, 12, 3), (31, 17, 3), (8, 40), (25, 25, 3)]:
+        up(np.zeros(shape, np.uint8))
+    assert up._fn.experimental_get_tracing_count() == 1

@@ -142,35 +142,79 @@ def upscale(inputs, output, model, factor, overwrite):
         raise _Fail(f"{len(failed)} of {len(ok) + len(failed)} images failed", 1)
 
 
-@main.command()
-@click.option("--model", "-m", required=True, help="Model: .keras file, run folder or .h5 weights.")
-@click.option("--dataset", "--data", "-d", "data",
-              help="Benchmark set name (Set5, Set14, ... under --data-root) or a folder of HR "
-                   "images. Default: the built-in sample photos.")
-@click.option("--data-root", type=click.Path(), help="Folder holding the benchmark sets "
-              "(default: $KERAS_SR_DATA).")
-@factor_option
-@click.option("--protocol", default="paper", show_default=True,
-              help="paper (MATLAB bicubic, BT.601 Y, shave = scale) or srcnn-keras (legacy).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def evaluate(model, data, data_root, factor, protocol, as_json):
-    """PSNR/SSIM of a model and of the bicubic baseline, per image and on average."""
+def _dataset_options(f):
+    f = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(f)
+    f = click.option("--lpips-weights", type=click.Path(),
+                     help="lpips_alex_v0.1.npz (default: $KERAS_SR_WEIGHTS or the cache folder).")(f)
+    f = click.option("--metrics", default="psnr,ssim", show_default=True,
+                     help="Comma-separated: psnr, ssim, lpips (MSE is always reported).")(f)
+    f = click.option("--protocol", default="paper", show_default=True,
+                     help="paper (MATLAB bicubic, BT.601 Y, shave = scale) or srcnn-keras (legacy).")(f)
+    f = factor_option(f)
+    f = click.option("--data-root", type=click.Path(), help="Folder holding the benchmark sets "
+                     "(default: $KERAS_SR_DATA).")(f)
+    f = click.option("--dataset", "--data", "-d", "data",
+                     help="Benchmark set name (Set5, Set14, ... under --data-root) or a folder of HR "
+                          "images. Default: the built-in sample photos.")(f)
+    return f
+
+
+def _run_eval(model, data, data_root, factor, protocol, metrics, lpips_weights, keep_outputs):
     from keras_sr.data.datasets import resolve_dataset
     from keras_sr.data.samples import sample_files
     from keras_sr.evaluation.evaluate import evaluate as run
+    from keras_sr.evaluation.evaluate import parse_metrics
     from keras_sr.evaluation.protocol import get_protocol
-    from keras_sr.evaluation.report import format_table
     from keras_sr.inference import Upscaler
 
     get_protocol(protocol)
+    names = parse_metrics(metrics)
     folder = resolve_dataset(data, data_root) if data else None
     up = Upscaler(model, factor)
-    result = run(up, folder if folder else sample_files(), up.scale, protocol=protocol,
-                 progress=sys.stderr.isatty())
+    return run(up, folder if folder else sample_files(), factor or up.scale, protocol=protocol,
+               progress=sys.stderr.isatty(), metric_names=names, lpips_weights=lpips_weights,
+               keep_outputs=keep_outputs, strict_scale=factor is not None)
+
+
+@main.command()
+@click.option("--model", "-m", required=True, help="Model: .keras file, run folder or .h5 weights.")
+@_dataset_options
+@click.option("--report", type=click.Path(), help="Write per_image.csv, summary.json/.txt and "
+              "figures (best/worst images, gain histogram) into this folder.")
+def evaluate(model, data, data_root, factor, protocol, metrics, lpips_weights, as_json, report):
+    """Metrics of a model and of the bicubic baseline, per image and on average."""
+    from keras_sr.evaluation.report import format_table, write_report
+
+    result = _run_eval(model, data, data_root, factor, protocol, metrics, lpips_weights,
+                       keep_outputs=bool(report))
+    if report:
+        paths = write_report(result, report)
+        click.echo(f"report: {', '.join(str(p) for p in paths.values())}", err=True)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:
         click.echo(format_table(result))
+
+
+@main.command()
+@click.argument("model_a")
+@click.argument("model_b")
+@_dataset_options
+@click.option("--figure", type=click.Path(), help="PNG of the images where A and B differ most.")
+def compare(model_a, model_b, data, data_root, factor, protocol, metrics, lpips_weights, as_json, figure):
+    """Two models on the same images: per-image table, wins/ties/losses, mean difference."""
+    from keras_sr.evaluation.report import compare as run_compare
+    from keras_sr.evaluation.report import compare_figure, format_compare
+
+    if figure and not Path(figure).resolve().parent.is_dir():
+        raise KerasSRError(f"figure folder does not exist: {Path(figure).parent}")
+    ra = _run_eval(model_a, data, data_root, factor, protocol, metrics, lpips_weights, bool(figure))
+    rb = _run_eval(model_b, data, data_root, factor or ra.scale, protocol, metrics, lpips_weights,
+                   bool(figure))
+    cmp = run_compare(ra, rb)
+    if figure:
+        compare_figure(ra, rb, cmp, figure)
+    click.echo(json.dumps(cmp, indent=2) if as_json else format_compare(cmp))
 
 
 @main.command()

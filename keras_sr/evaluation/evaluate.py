@@ -1,68 +1,150 @@
-"""Score a model (and the bicubic/interpolation baseline) on a set of HR images."""
+"""Score a model (and the interpolation baseline) on a set of HR images.
+
+Rows hold, per image, ``<method>_<metric>`` for method ``bicubic`` (the protocol's
+interpolation of the LR image: the model's input quality) and ``model``, plus
+``delta_<metric>`` (model - bicubic). PSNR/SSIM/MSE are on the protocol's Y (see
+:mod:`keras_sr.evaluation.protocol`); LPIPS on full RGB images, no shave.
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from keras_sr.data.color import y_of_uint8
 from keras_sr.data.degradations import get_degradation
-from keras_sr.data.io import list_images, read_image
-from keras_sr.errors import KerasSRError
+from keras_sr.data.io import list_images, read_image, sha256_file
+from keras_sr.errors import KerasSRError, UsageError
 from keras_sr.evaluation import metrics
 from keras_sr.evaluation.protocol import Protocol, get_protocol, modcrop
+
+METRICS = ("mse", "psnr", "ssim", "lpips")
+HIGHER_IS_BETTER = {"mse": False, "psnr": True, "ssim": True, "lpips": False}
+CROP = 96
+
+
+def parse_metrics(text: str | None) -> tuple[str, ...]:
+    """``"psnr,ssim,lpips"`` -> tuple; MSE is always computed (it is free)."""
+    names = [m.strip().lower() for m in (text or "psnr,ssim").split(",") if m.strip()]
+    bad = [m for m in names if m not in METRICS]
+    if bad:
+        raise UsageError(f"unknown metric {bad[0]!r}; known: {', '.join(METRICS)}")
+    return tuple(m for m in METRICS if m in names or m == "mse")
 
 
 @dataclass
 class EvalResult:
-    """Per-image rows and their means. PSNR in dB, SSIM in [0, 1], both on the protocol's Y."""
+    """Per-image rows, their means, and the guards' findings."""
 
     protocol: str
     scale: int
     model: str
+    metrics: tuple = ("mse", "psnr", "ssim")
     rows: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+    leaked_files: list = field(default_factory=list)
+    comparable: bool = True
+    outputs: dict = field(default_factory=dict, repr=False)
 
     def means(self) -> dict:
-        keys = [k for k in self.rows[0] if isinstance(self.rows[0][k], float)] if self.rows else []
+        if not self.rows:
+            return {}
+        keys = [k for k, v in self.rows[0].items() if isinstance(v, float)]
         return {k: float(np.mean([r[k] for r in self.rows])) for k in keys}
 
+    def summary(self) -> dict:
+        """Means, share of images improved over the input per metric, mean gain, count worse."""
+        out = {"images": len(self.rows), "mean": self.means(), "per_metric": {}}
+        if not self.rows or "model_psnr" not in self.rows[0]:
+            return out
+        for m in self.metrics:
+            gains = np.array([r[f"delta_{m}"] for r in self.rows])
+            better = gains > 0 if HIGHER_IS_BETTER[m] else gains < 0
+            worse = gains < 0 if HIGHER_IS_BETTER[m] else gains > 0
+            out["per_metric"][m] = {"improved_pct": float(100.0 * better.mean()),
+                                    "mean_gain": float(gains.mean()),
+                                    "worse_count": int(worse.sum())}
+        return out
+
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d["mean"] = self.means()
-        return d
+        return {"protocol": self.protocol, "scale": self.scale, "model": self.model,
+                "metrics": list(self.metrics), "comparable": self.comparable,
+                "leaked_files": self.leaked_files, "warnings": self.warnings,
+                "rows": self.rows, "mean": self.means(), "summary": self.summary()}
 
 
 def _y01(image: np.ndarray, protocol: Protocol) -> np.ndarray:
     return (y_of_uint8(image, protocol.color_space) / 255.0)[..., None].astype(np.float32)
 
 
-def evaluate(model, data, scale: int, protocol: str | Protocol = "paper", progress: bool = False,
-             name: str | None = None) -> EvalResult:
-    """PSNR/SSIM of the interpolation baseline and (if ``model`` is given) of the model.
+def leakage(info, files) -> list[str]:
+    """Names of evaluation files whose sha256 is in the model's training record."""
+    data = (info.record or {}).get("data") or {}
+    trained = {f.get("sha256") for f in data.get("files", [])}
+    trained |= {f.get("sha256") for f in (info.record or {}).get("validation_files", [])}
+    trained.discard(None)
+    if not trained:
+        return []
+    return [Path(f).name for f in files if sha256_file(f) in trained]
 
-    ``data``: an image folder, a list of files/folders. ``model``: anything
-    :func:`keras_sr.load_model` accepts, an :class:`~keras_sr.inference.Upscaler`, or
-    ``None`` (baseline only). See :mod:`keras_sr.evaluation.protocol` for the conventions.
+
+def evaluate(model, data, scale: int, protocol: str | Protocol = "paper", progress: bool = False,
+             name: str | None = None, metric_names=("mse", "psnr", "ssim"), lpips_weights=None,
+             keep_outputs: bool = False, strict_scale: bool = False) -> EvalResult:
+    """PSNR/SSIM/MSE (and LPIPS) of the interpolation baseline and of ``model``.
+
+    ``data``: a folder or a list of files/folders. ``model``: anything
+    :func:`keras_sr.load_model` accepts, an :class:`~keras_sr.inference.Upscaler`, or ``None``
+    (baseline only). The model runs through one traced function for all image sizes.
+    ``keep_outputs`` keeps, per image, the 8-bit Y of HR, bicubic and model (for figures).
     """
+    import warnings
+
     proto = protocol if isinstance(protocol, Protocol) else get_protocol(protocol)
     if proto.color_space == "rgb":
-        raise KerasSRError("RGB-space scoring is not supported yet; use a Y protocol")
+        raise KerasSRError("RGB-space PSNR is not supported yet; use a Y protocol")
     files = list_images([data] if isinstance(data, (str, Path)) else data)
     if not files:
         raise KerasSRError(f"no images found in {data}")
-    upscaler = None
+    metric_names = tuple(m for m in METRICS if m in metric_names or m == "mse")
+    upscaler, result = None, None
+    label = name
+    notes: list[str] = []
+    leaked: list[str] = []
+    comparable = True
     if model is not None:
-        from keras_sr.inference import Upscaler, check_compatibility
+        from keras_sr.inference import KerasSRWarning, Upscaler, check_compatibility
 
         upscaler = model if isinstance(model, Upscaler) else Upscaler(model, scale)
-        check_compatibility(upscaler.info, scale=scale, degradation=proto.degradation)
+        info = upscaler.info
+        if strict_scale and info.scale and info.scale != scale:
+            raise UsageError(f"model is x{info.scale} but --factor is {scale}")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", KerasSRWarning)
+            notes = check_compatibility(info, scale=scale, degradation=proto.degradation)
+        comparable = not notes
+        leaked = leakage(info, files)
+        if leaked:
+            notes.append(f"LEAKAGE: {len(leaked)} evaluation image(s) were in the model's training "
+                         f"data ({', '.join(leaked[:5])}{'...' if len(leaked) > 5 else ''}): "
+                         "these numbers overstate the model")
+            comparable = False
+        for n in notes:
+            warnings.warn(n, KerasSRWarning, stacklevel=2)
+        label = label or info.source or upscaler.model.name
+    result = EvalResult(protocol=proto.name, scale=scale, model=str(label or "baseline"),
+                        metrics=metric_names, warnings=notes, leaked_files=leaked,
+                        comparable=comparable)
+    lp = None
+    if "lpips" in metric_names:
+        from keras_sr.evaluation.lpips import get_lpips
+
+        lp = get_lpips("alex", str(lpips_weights) if lpips_weights else None)
     deg = get_degradation(proto.degradation)
     shave = proto.shave_for(scale)
-    label = name or (upscaler.info.source or upscaler.model.name if upscaler else "baseline")
-    result = EvalResult(protocol=proto.name, scale=scale, model=str(label))
     iterator = files
     if progress:
         from tqdm import tqdm
@@ -83,23 +165,66 @@ def evaluate(model, data, scale: int, protocol: str | Protocol = "paper", progre
         lr = deg.downscale(hr_y, scale, quantize_output=proto.quantize_lr)
         up = np.asarray(deg.upscale(lr, size=(h, w), quantize_output=proto.quantize_upscaled))
         ref = hr_y[..., 0] * 255.0
-        base = proto.to_uint8_grid(up)[..., 0]
-        row = {"name": path.stem, "height": h, "width": w,
-               "bicubic_psnr": metrics.psnr(ref, base, shave=shave),
-               "bicubic_ssim": metrics.ssim(ref, base, shave=shave)}
+        outputs = {"bicubic": proto.to_uint8_grid(up)[..., 0]}
         if upscaler is not None:
-            sr = proto.to_uint8_grid(_model_y(upscaler, hr, hr_y, np.asarray(lr), up, proto, scale))
-            row["model_psnr"] = metrics.psnr(ref, sr, shave=shave)
-            row["model_ssim"] = metrics.ssim(ref, sr, shave=shave)
-            row["delta_psnr"] = row["model_psnr"] - row["bicubic_psnr"]
-            row["delta_ssim"] = row["model_ssim"] - row["bicubic_ssim"]
+            outputs["model"] = proto.to_uint8_grid(_model_y(upscaler, hr, np.asarray(lr), up, proto, scale))
+        row = {"name": path.stem, "height": h, "width": w}
+        for method, out in outputs.items():
+            row[f"{method}_mse"] = metrics.mse(ref, out, shave=shave)
+            row[f"{method}_psnr"] = metrics.psnr(ref, out, shave=shave)
+            if "ssim" in metric_names:
+                row[f"{method}_ssim"] = metrics.ssim(ref, out, shave=shave)
+        if lp is not None:
+            rgb = _rgb_outputs(upscaler, hr, deg, scale)
+            hr_rgb = _as_rgb(hr) / 255.0
+            for method, out in rgb.items():
+                row[f"{method}_lpips"] = float(lp(out / 255.0, hr_rgb))
+        if upscaler is not None:
+            for m in metric_names:
+                row[f"delta_{m}"] = row[f"model_{m}"] - row[f"bicubic_{m}"]
+            if keep_outputs:
+                result.outputs[path.stem] = {"hr": ref.astype(np.uint8),
+                                             **{k: v.astype(np.uint8) for k, v in outputs.items()}}
         if any(isinstance(v, float) and math.isinf(v) for v in row.values()):
-            raise KerasSRError(f"image {path.name}: identical images (infinite PSNR)")
+            raise KerasSRError(f"image {path.name}: output identical to the reference (infinite PSNR)")
         result.rows.append(row)
     return result
 
 
-def _model_y(upscaler, hr, hr_y, lr, up, proto: Protocol, scale: int) -> np.ndarray:
+def _as_rgb(image: np.ndarray) -> np.ndarray:
+    return np.repeat(image[..., None], 3, axis=2).astype(np.float32) if image.ndim == 2 else image.astype(np.float32)
+
+
+def _rgb_outputs(upscaler, hr, deg, scale) -> dict:
+    """Full-RGB bicubic and model outputs (uint8 values as float) from the 8-bit LR photo."""
+    hr_rgb = _as_rgb(hr) / 255.0
+    lr = np.asarray(deg.downscale(hr_rgb, scale, quantize_output=True))
+    h, w = hr.shape[:2]
+    out = {"bicubic": np.round(np.asarray(deg.upscale(lr, size=(h, w))) * 255.0)}
+    if upscaler is not None:
+        lr8 = np.round(lr * 255).astype(np.uint8)
+        out["model"] = upscaler(lr8 if hr.ndim == 3 else lr8[..., 0]).astype(np.float32)
+        if out["model"].ndim == 2:
+            out["model"] = np.repeat(out["model"][..., None], 3, axis=2)
+        out["model"] = out["model"][:h, :w]
+    return out
+
+
+def best_window(ref, base, sr, size: int = CROP) -> tuple[slice, slice]:
+    """The ``size`` x ``size`` window where ``sr``'s squared error drops most vs ``base``."""
+    from scipy.ndimage import uniform_filter
+
+    ref, base, sr = (np.asarray(a, np.float64) for a in (ref, base, sr))
+    h, w = ref.shape
+    size = min(size, h, w)
+    gain = uniform_filter((base - ref) ** 2 - (sr - ref) ** 2, size=size, mode="constant")
+    half = size // 2
+    valid = gain[half: h - size + half + 1, half: w - size + half + 1]
+    i, j = np.unravel_index(np.argmax(valid), valid.shape)
+    return slice(i, i + size), slice(j, j + size)
+
+
+def _model_y(upscaler, hr, lr, up, proto: Protocol, scale: int) -> np.ndarray:
     """The model's Y output ([H, W], [0, 1]) for one test image under ``proto``."""
     info = upscaler.info
     if info.color_space == proto.color_space or (hr.ndim == 2 and info.color_space != "rgb"):
@@ -109,7 +234,9 @@ def _model_y(upscaler, hr, hr_y, lr, up, proto: Protocol, scale: int) -> np.ndar
         return upscaler.run_model(lr)[..., 0]
     # The model works in another colour space: run it on the 8-bit RGB LR photo.
     deg = get_degradation(proto.degradation)
-    lr_rgb = np.asarray(deg.downscale(hr.astype(np.float32) / 255.0, scale, quantize_output=True))
-    out = upscaler(np.round(lr_rgb * 255).astype(np.uint8))
+    x = hr[..., None] if hr.ndim == 2 else hr
+    lr_img = np.asarray(deg.downscale(x.astype(np.float32) / 255.0, scale, quantize_output=True))
+    lr8 = np.round(lr_img * 255).astype(np.uint8)
+    out = upscaler(lr8[..., 0] if hr.ndim == 2 else lr8)
     out = out[: hr.shape[0], : hr.shape[1]]
     return y_of_uint8(out, proto.color_space) / 255.0
