@@ -185,3 +185,17 @@ def test_compare_counts_wins_and_ties(tmp_path, tiny_set):
     psnr = cmp["per_metric"]["psnr"]
     assert psnr["a_wins"] + psnr["ties"] + psnr["b_wins"] == 3
     assert psnr["mean_a_minus_b"] == pytest.approx(np.mean([r["delta_psnr"] for r in a.rows]))
+
+
+def test_protocol_overrides_rgb_and_shave(tmp_path, tiny_set):
+    from keras_sr.evaluation.protocol import get_protocol
+
+    model = str(_identity_plus(tmp_path))
+    y = evaluate(model, tiny_set, 2).means()
+    rgb = evaluate(model, tiny_set, 2, protocol=get_protocol("paper", color="rgb")).means()
+    no_shave = evaluate(model, tiny_set, 2, protocol=get_protocol("paper", shave=0)).means()
+    # RGB PSNR of bicubic is lower than Y PSNR (chroma errors), and the border costs dB
+    assert rgb["bicubic_psnr"] < y["bicubic_psnr"] - 0.3
+    assert no_shave["bicubic_psnr"] < y["bicubic_psnr"]
+    with pytest.raises(UsageError, match="shave must be >= 0"):
+        get_protocol("paper", shave=-1)

@@ -150,6 +150,9 @@ def _dataset_options(f):
                      help="Comma-separated: psnr, ssim, lpips (MSE is always reported).")(f)
     f = click.option("--protocol", default="paper", show_default=True,
                      help="paper (MATLAB bicubic, BT.601 Y, shave = scale) or srcnn-keras (legacy).")(f)
+    f = click.option("--shave", type=int, help="Border pixels to ignore (default: the protocol's).")(f)
+    f = click.option("--color", type=click.Choice(["y-bt601", "y-opencv", "rgb"]),
+                     help="Score on this colour space instead of the protocol's.")(f)
     f = factor_option(f)
     f = click.option("--data-root", type=click.Path(), help="Folder holding the benchmark sets "
                      "(default: $KERAS_SR_DATA).")(f)
@@ -159,7 +162,8 @@ def _dataset_options(f):
     return f
 
 
-def _run_eval(model, data, data_root, factor, protocol, metrics, lpips_weights, keep_outputs):
+def _run_eval(model, data, data_root, factor, protocol, metrics, lpips_weights, keep_outputs,
+              color=None, shave=None):
     from keras_sr.data.datasets import resolve_dataset
     from keras_sr.data.samples import sample_files
     from keras_sr.evaluation.evaluate import evaluate as run
@@ -167,11 +171,11 @@ def _run_eval(model, data, data_root, factor, protocol, metrics, lpips_weights, 
     from keras_sr.evaluation.protocol import get_protocol
     from keras_sr.inference import Upscaler
 
-    get_protocol(protocol)
+    proto = get_protocol(protocol, color, shave)
     names = parse_metrics(metrics)
     folder = resolve_dataset(data, data_root) if data else None
     up = Upscaler(model, factor)
-    return run(up, folder if folder else sample_files(), factor or up.scale, protocol=protocol,
+    return run(up, folder if folder else sample_files(), factor or up.scale, protocol=proto,
                progress=sys.stderr.isatty(), metric_names=names, lpips_weights=lpips_weights,
                keep_outputs=keep_outputs, strict_scale=factor is not None)
 
@@ -181,12 +185,13 @@ def _run_eval(model, data, data_root, factor, protocol, metrics, lpips_weights, 
 @_dataset_options
 @click.option("--report", type=click.Path(), help="Write per_image.csv, summary.json/.txt and "
               "figures (best/worst images, gain histogram) into this folder.")
-def evaluate(model, data, data_root, factor, protocol, metrics, lpips_weights, as_json, report):
+def evaluate(model, data, data_root, factor, color, shave, protocol, metrics, lpips_weights, as_json,
+             report):
     """Metrics of a model and of the bicubic baseline, per image and on average."""
     from keras_sr.evaluation.report import format_table, write_report
 
     result = _run_eval(model, data, data_root, factor, protocol, metrics, lpips_weights,
-                       keep_outputs=bool(report))
+                       keep_outputs=bool(report), color=color, shave=shave)
     if report:
         paths = write_report(result, report)
         click.echo(f"report: {', '.join(str(p) for p in paths.values())}", err=True)
@@ -201,16 +206,18 @@ def evaluate(model, data, data_root, factor, protocol, metrics, lpips_weights, a
 @click.argument("model_b")
 @_dataset_options
 @click.option("--figure", type=click.Path(), help="PNG of the images where A and B differ most.")
-def compare(model_a, model_b, data, data_root, factor, protocol, metrics, lpips_weights, as_json, figure):
+def compare(model_a, model_b, data, data_root, factor, color, shave, protocol, metrics, lpips_weights,
+            as_json, figure):
     """Two models on the same images: per-image table, wins/ties/losses, mean difference."""
     from keras_sr.evaluation.report import compare as run_compare
     from keras_sr.evaluation.report import compare_figure, format_compare
 
     if figure and not Path(figure).resolve().parent.is_dir():
         raise KerasSRError(f"figure folder does not exist: {Path(figure).parent}")
-    ra = _run_eval(model_a, data, data_root, factor, protocol, metrics, lpips_weights, bool(figure))
+    ra = _run_eval(model_a, data, data_root, factor, protocol, metrics, lpips_weights, bool(figure),
+                   color, shave)
     rb = _run_eval(model_b, data, data_root, factor or ra.scale, protocol, metrics, lpips_weights,
-                   bool(figure))
+                   bool(figure), color, shave)
     cmp = run_compare(ra, rb)
     if figure:
         compare_figure(ra, rb, cmp, figure)

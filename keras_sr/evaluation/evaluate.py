@@ -104,8 +104,6 @@ def evaluate(model, data, scale: int, protocol: str | Protocol = "paper", progre
     import warnings
 
     proto = protocol if isinstance(protocol, Protocol) else get_protocol(protocol)
-    if proto.color_space == "rgb":
-        raise KerasSRError("RGB-space PSNR is not supported yet; use a Y protocol")
     files = list_images([data] if isinstance(data, (str, Path)) else data)
     if not files:
         raise KerasSRError(f"no images found in {data}")
@@ -161,13 +159,19 @@ def evaluate(model, data, scale: int, protocol: str | Protocol = "paper", progre
         if min(h // scale, w // scale) < 1 or min(h, w) <= 2 * shave:
             raise KerasSRError(f"image {path.name} ({w}x{h}) is too small for x{scale} with a "
                                f"{shave}-px border shave")
-        hr_y = _y01(hr, proto)
-        lr = deg.downscale(hr_y, scale, quantize_output=proto.quantize_lr)
-        up = np.asarray(deg.upscale(lr, size=(h, w), quantize_output=proto.quantize_upscaled))
-        ref = hr_y[..., 0] * 255.0
-        outputs = {"bicubic": proto.to_uint8_grid(up)[..., 0]}
-        if upscaler is not None:
-            outputs["model"] = proto.to_uint8_grid(_model_y(upscaler, hr, np.asarray(lr), up, proto, scale))
+        rgb = None
+        if proto.color_space == "rgb":  # score all three channels of the 8-bit RGB outputs
+            rgb = _rgb_outputs(upscaler, hr, deg, scale)
+            ref = _as_rgb(hr)
+            outputs = dict(rgb)
+        else:
+            hr_y = _y01(hr, proto)
+            lr = deg.downscale(hr_y, scale, quantize_output=proto.quantize_lr)
+            up = np.asarray(deg.upscale(lr, size=(h, w), quantize_output=proto.quantize_upscaled))
+            ref = hr_y[..., 0] * 255.0
+            outputs = {"bicubic": proto.to_uint8_grid(up)[..., 0]}
+            if upscaler is not None:
+                outputs["model"] = proto.to_uint8_grid(_model_y(upscaler, hr, np.asarray(lr), up, proto, scale))
         row = {"name": path.stem, "height": h, "width": w}
         for method, out in outputs.items():
             row[f"{method}_mse"] = metrics.mse(ref, out, shave=shave)
@@ -175,7 +179,7 @@ def evaluate(model, data, scale: int, protocol: str | Protocol = "paper", progre
             if "ssim" in metric_names:
                 row[f"{method}_ssim"] = metrics.ssim(ref, out, shave=shave)
         if lp is not None:
-            rgb = _rgb_outputs(upscaler, hr, deg, scale)
+            rgb = rgb or _rgb_outputs(upscaler, hr, deg, scale)
             hr_rgb = _as_rgb(hr) / 255.0
             for method, out in rgb.items():
                 row[f"{method}_lpips"] = float(lp(out / 255.0, hr_rgb))
@@ -183,8 +187,9 @@ def evaluate(model, data, scale: int, protocol: str | Protocol = "paper", progre
             for m in metric_names:
                 row[f"delta_{m}"] = row[f"model_{m}"] - row[f"bicubic_{m}"]
             if keep_outputs:
-                result.outputs[path.stem] = {"hr": ref.astype(np.uint8),
-                                             **{k: v.astype(np.uint8) for k, v in outputs.items()}}
+                gray = (lambda a: y_of_uint8(a.astype(np.uint8), "y-bt601")) if ref.ndim == 3 else (lambda a: a)
+                result.outputs[path.stem] = {"hr": gray(ref).astype(np.uint8),
+                                             **{k: gray(v).astype(np.uint8) for k, v in outputs.items()}}
         if any(isinstance(v, float) and math.isinf(v) for v in row.values()):
             raise KerasSRError(f"image {path.name}: output identical to the reference (infinite PSNR)")
         result.rows.append(row)

@@ -6,6 +6,8 @@
     ``imresize(Y, 1/s)`` in float (no 8-bit rounding, as SRCNN's ``demo_SR.m``); the
     bicubic baseline / pre-upsampled input = ``imresize(LR, s)``; outputs rounded to 8 bit;
     ``s`` pixels shaved from every border; PSNR (data range 255) and SSIM on Y.
+Overrides: score on ``rgb`` (all three channels of the 8-bit RGB outputs; LR stored as
+8-bit RGB) or the other Y flavour, and any border shave (``get_protocol(name, color, shave)``).
 ``srcnn-keras`` (legacy, to reproduce SRCNN-keras's own numbers)
     no mod-crop; Y of OpenCV YCrCb (full range); ``bilinear-legacy`` down/up on 8-bit data;
     output x255, clipped and *truncated* to 8 bit; 6 px cropped from every border.
@@ -48,11 +50,24 @@ PROTOCOLS = {
 }
 
 
-def get_protocol(name: str) -> Protocol:
+def get_protocol(name: str, color: str | None = None, shave: int | None = None) -> Protocol:
+    """A named protocol, optionally scored in another colour space (``rgb``, ``y-bt601``,
+    ``y-opencv``) or with another border shave (``0`` = none)."""
+    from dataclasses import replace
+
     try:
-        return PROTOCOLS[name]
+        proto = PROTOCOLS[name]
     except KeyError:
         raise UsageError(f"unknown protocol {name!r}; known: {', '.join(PROTOCOLS)}") from None
+    if color is not None:
+        if color not in ("rgb", "y-bt601", "y-opencv"):
+            raise UsageError(f"unknown colour space {color!r} (rgb, y-bt601, y-opencv)")
+        proto = replace(proto, name=f"{proto.name}+{color}", color_space=color)
+    if shave is not None:
+        if shave < 0:
+            raise UsageError(f"shave must be >= 0, got {shave}")
+        proto = replace(proto, name=f"{proto.name}+shave{shave}", shave=shave)
+    return proto
 
 
 def modcrop(image: np.ndarray, scale: int) -> np.ndarray:
