@@ -53,10 +53,26 @@ def _load_keras(path: Path):
         model = k.saving.load_model(path, compile=False)
     except Exception as exc:  # zip/h5/config errors all mean "not a usable .keras file"
         raise ModelLoadError(f"cannot load model {path}: {type(exc).__name__}: {exc}") from None
-    info = read_info(path) or ModelInfo(architecture=model.name, scale=0, source=str(path))
+    info = read_info(path) or _guess_info(model)
     info.source = str(path)
     model.sr_info = info
     return model
+
+
+def _guess_info(model) -> ModelInfo:
+    """Conventions of a plain Keras file (e.g. a ``ModelCheckpoint``): the input mode and
+    scale are read off the model's output size; the rest are the package defaults."""
+    channels = model.input_shape[-1] or 1
+    try:
+        out = model.compute_output_shape((1, 48, 48, channels))
+        ratio = int(out[1]) / 48
+    except Exception:  # noqa: BLE001 - unknown graph: fall back to the defaults
+        ratio = 1
+    lr_mode = ratio >= 2 and float(ratio).is_integer()
+    return ModelInfo(architecture=model.name, scale=int(ratio) if lr_mode else 0,
+                     input_mode="lr" if lr_mode else "pre-upsampled",
+                     color_space="rgb" if channels == 3 else "y-bt601",
+                     record={"note": "no keras_sr record in this file: conventions guessed"})
 
 
 def _load_h5(path: Path):

@@ -1,0 +1,80 @@
+#!/usr/bin/env python
+"""Train (or retrain) rows of the model zoo with their exact recorded configs.
+
+    python tools/train_zoo.py fsrcnn-x2 [--runs ../runs] [--data-root ../shared/datasets] [--dry-run]
+    python tools/train_zoo.py all
+
+Each row is one ``keras-sr train`` command (printed before it runs and stored in the run's
+record.json). Run folders live outside the repository (``--runs``); re-running a row resumes
+an interrupted run (BackupAndRestore). Training data: T91 + BSD200 (bicubic degradation,
+Y of BT.601), 5% of the images held out for validation. Rows with ``init`` start from
+another row's finished run (FSRCNN x3/x4 reuse the x2 layers, as in the FSRCNN paper).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+COMMON = ["--val-fraction", "0.05", "--seed", "0", "--schedule", "cosine"]
+ZOO = {
+    "fsrcnn-x2": dict(arch="fsrcnn", factor=2, epochs=60, steps=500, lr=1e-3, batch=64),
+    "fsrcnn-x3": dict(arch="fsrcnn", factor=3, epochs=30, steps=500, lr=5e-4, batch=64, init="fsrcnn-x2"),
+    "fsrcnn-x4": dict(arch="fsrcnn", factor=4, epochs=30, steps=500, lr=5e-4, batch=64, init="fsrcnn-x2"),
+    "espcn-x2": dict(arch="espcn", factor=2, epochs=40, steps=500, lr=1e-3, batch=64),
+    "espcn-x3": dict(arch="espcn", factor=3, epochs=40, steps=500, lr=1e-3, batch=64),
+    "espcn-x4": dict(arch="espcn", factor=4, epochs=40, steps=500, lr=1e-3, batch=64),
+    "srcnn-x2": dict(arch="srcnn-955", factor=2, epochs=40, steps=500, lr=3e-4, batch=64,
+                     extra=["--patch-size", "33"]),
+    "srcnn-x3": dict(arch="srcnn-955", factor=3, epochs=40, steps=500, lr=3e-4, batch=64,
+                     extra=["--patch-size", "33"], init="srcnn-x2"),
+    "srcnn-x4": dict(arch="srcnn-955", factor=4, epochs=40, steps=500, lr=3e-4, batch=64,
+                     extra=["--patch-size", "32"], init="srcnn-x2"),
+}
+
+
+def command(name: str, runs: Path, data_root: Path) -> list[str]:
+    row = ZOO[name]
+    cmd = [sys.executable, "-m", "keras_sr.cli.main", "train", row["arch"], "--factor", str(row["factor"]),
+           "--data", str(data_root / "T91"), "--data", str(data_root / "BSD200"),
+           "--epochs", str(row["epochs"]), "--steps-per-epoch", str(row["steps"]),
+           "--lr", str(row["lr"]), "--batch-size", str(row["batch"]),
+           "--out", str(runs / name.replace("-", "_")), *COMMON, *row.get("extra", [])]
+    if row.get("init"):
+        cmd += ["--init", str(runs / row["init"].replace("-", "_"))]
+    return cmd
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("names", nargs="+", help=f"rows ({', '.join(ZOO)}) or 'all'")
+    ap.add_argument("--runs", type=Path, default=Path(__file__).resolve().parents[2] / "runs")
+    ap.add_argument("--data-root", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "datasets")
+    ap.add_argument("--dry-run", action="store_true", help="print the commands only")
+    args = ap.parse_args()
+    names = list(ZOO) if args.names == ["all"] else args.names
+    unknown = [n for n in names if n not in ZOO]
+    if unknown:
+        print(f"Error: unknown zoo row {unknown[0]!r}; known: {', '.join(ZOO)}", file=sys.stderr)
+        return 2
+    args.runs.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        cmd = command(name, args.runs, args.data_root)
+        print("$ " + " ".join(shlex.quote(c) for c in cmd), flush=True)
+        if args.dry_run:
+            continue
+        if (args.runs / name.replace("-", "_") / "model.keras").exists():
+            print(f"{name}: finished run exists, skipping", flush=True)
+            continue
+        rc = subprocess.call(cmd)
+        if rc:
+            print(f"Error: {name} failed with exit code {rc}", file=sys.stderr)
+            return rc
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
