@@ -38,10 +38,13 @@ def test_identity_like_model_gives_bicubic_result(photo):
     model = keras.Model(inp, keras.layers.Identity()(inp))
     model.sr_info = ModelInfo(architecture="identity", scale=2)
     out = Upscaler(model, 2)(photo).astype(float)
-    from keras_sr.data.degradations import bicubic_resize
+    import tensorflow as tf
 
-    ref = np.round(np.clip(np.asarray(bicubic_resize(photo / 255.0, size=(192, 256))), 0, 1) * 255)
-    assert np.abs(out - ref).max() <= 1.0
+    ref = tf.image.resize(photo / 255.0, (192, 256), "bicubic", antialias=True).numpy()
+    ref = np.round(np.clip(ref, 0, 1) * 255)
+    inner = (slice(4, -4), slice(4, -4))  # borders: symmetric extension vs TF's renormalisation
+    assert np.abs(out - ref)[inner].max() <= 1.0
+    assert np.abs(out - ref).max() <= 12.0
 
 
 def test_factor_is_validated():

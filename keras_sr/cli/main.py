@@ -242,6 +242,94 @@ def samples(output):
         click.echo(str(target))
 
 
+@main.command()
+@click.argument("model", required=False)
+@click.option("--tflite", "modes", default=None, is_flag=False, flag_value="fp32",
+              help="Comma-separated TFLite modes: fp32, fp16, dynamic, int8 (bare --tflite = fp32).")
+@click.option("--saved-model", is_flag=True, help="Also keep the SavedModel (always written; "
+              "this flag alone exports no TFLite).")
+@click.option("--out", "-o", type=click.Path(), help="Export folder (default exports/<model name>).")
+@click.option("--input-size", help="HxW: also write fixed-shape variants for this LR input size.")
+@click.option("--calibration", type=click.Path(), help="int8 calibration images (default: built-in samples).")
+@click.option("--int8-io", type=click.Choice(["float", "int8"]), default="float", show_default=True,
+              help="Input/output type of the raw int8 model.")
+@click.option("--parity-data", type=click.Path(), help="Images for the parity check (default: "
+              "$KERAS_SR_DATA/Set5 when present, else the built-in samples).")
+@click.option("--tolerance", multiple=True, help="MODE=VALUE, e.g. int8=0.3 (fp32: max |diff|; "
+              "others: PSNR loss in dB).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing export folder.")
+def export(model, modes, saved_model, out, input_size, calibration, int8_io, parity_data, tolerance,
+           overwrite):
+    """Export MODEL (.keras file or run folder) to SavedModel + TFLite with a parity check."""
+    import os
+
+    from keras_sr.export import MODES, TOLERANCES, ExportConfig
+    from keras_sr.export.exporter import export as run
+    from keras_sr.export.exporter import format_parity
+
+    if model is None:
+        raise click.UsageError("give the model to export (no shipped default model yet)")
+    mode_list = [m.strip() for m in (modes or ("" if saved_model else "fp32")).split(",") if m.strip()]
+    for m in mode_list:
+        if m not in MODES:
+            raise click.BadParameter(f"unknown quantization mode {m!r} ({', '.join(MODES)})",
+                                     param_hint="'--tflite'")
+    size = None
+    if input_size:
+        try:
+            h, w = (int(v) for v in input_size.lower().split("x"))
+            assert h >= 2 and w >= 2
+            size = (h, w)
+        except (ValueError, AssertionError):
+            raise click.BadParameter(f"expected HxW with H, W >= 2, got {input_size!r}",
+                                     param_hint="'--input-size'") from None
+    tol = dict(TOLERANCES)
+    for item in tolerance:
+        try:
+            key, value = item.split("=")
+            assert key in MODES
+            tol[key] = float(value)
+        except (ValueError, AssertionError):
+            raise click.BadParameter(f"expected MODE=VALUE, got {item!r}", param_hint="'--tolerance'") from None
+    if calibration and not Path(calibration).is_dir():
+        raise KerasSRError(f"calibration folder not found: {calibration}")
+    if parity_data is None and os.environ.get("KERAS_SR_DATA"):
+        candidate = Path(os.environ["KERAS_SR_DATA"]) / "Set5"
+        parity_data = str(candidate) if candidate.is_dir() else None
+    out = out or f"exports/{Path(str(model).rstrip('/')).stem}"
+    cfg = ExportConfig(model=model, out=out, modes=mode_list, input_size=size, calibration=calibration,
+                       int8_io=int8_io, tolerances=tol, parity_data=parity_data, overwrite=overwrite)
+    try:
+        report = run(cfg, progress=lambda m: click.echo(m, err=True))
+    except KerasSRError as exc:
+        if Path(out, "parity.md").exists():
+            click.echo(Path(out, "parity.md").read_text(), err=True)
+        raise exc
+    click.echo(format_parity(report))
+    click.echo(f"exported to {out}")
+
+
+@main.command()
+@click.argument("model")
+@click.option("--sizes", default="256,512", show_default=True, help="Input sizes (square), comma-separated.")
+@click.option("--modes", default="fp32,fp16,dynamic,int8", show_default=True, help="TFLite modes.")
+@click.option("--runs", default=10, show_default=True, type=click.IntRange(3, 10000))
+@click.option("--threads", type=int, help="CPU threads for Keras and LiteRT.")
+@click.option("--json", "as_json", is_flag=True)
+def bench(model, sizes, modes, runs, threads, as_json):
+    """Latency of MODEL in Keras vs its TFLite variants (ratios to Keras, same run)."""
+    from keras_sr.bench import bench as run
+    from keras_sr.bench import format_bench
+
+    try:
+        size_list = [int(s) for s in sizes.split(",")]
+    except ValueError:
+        raise click.BadParameter(f"expected integers, got {sizes!r}", param_hint="'--sizes'") from None
+    result = run(model, sizes=size_list, modes=[m.strip() for m in modes.split(",")], runs=runs,
+                 threads=threads, progress=lambda m: click.echo(m, err=True))
+    click.echo(json.dumps(result, indent=2) if as_json else format_bench(result))
+
+
 @main.command("models")
 def list_models():
     """List the registered architectures."""

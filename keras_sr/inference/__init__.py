@@ -15,8 +15,9 @@ import warnings
 import numpy as np
 
 from keras_sr._backend import tf
+from keras_sr.data import interp
 from keras_sr.data.color import rgb_to_ycbcr, ycbcr_to_rgb
-from keras_sr.data.degradations import bicubic_resize, get_degradation
+from keras_sr.data.degradations import get_degradation
 from keras_sr.errors import KerasSRError, UsageError
 from keras_sr.models import border as model_border
 from keras_sr.models.loading import load_model
@@ -42,18 +43,22 @@ def check_compatibility(info, scale: int | None = None, degradation: str | None 
     return msgs
 
 
-class Upscaler:
-    """Run an SR model on whole images.
+class StagedUpscaler:
+    """Pre-process -> process -> post-process around a backend's ``_run(batch)``.
 
-    Parameters: ``model`` (anything :func:`keras_sr.load_model` accepts) and ``factor``
-    (defaults to the model's recorded scale). ``__call__`` takes a uint8/uint16/float
-    image ``[H, W]``, ``[H, W, 3]`` or ``[H, W, 4]`` and returns ``[sH, sW, ...]`` of the
-    same dtype (floats in [0, 1]).
+    Subclasses set ``info`` (:class:`~keras_sr.models.ModelInfo`), ``scale``, ``channels``
+    and ``border`` and implement ``_run`` ([1, H, W, C] float32 -> [1, H', W', C]). The
+    Keras :class:`Upscaler` and ``keras_sr.lite.Upscaler`` share everything else, so the two
+    backends cannot drift apart. Interpolations (pre-upscaling, chroma) use the polyphase
+    filters of :mod:`keras_sr.data.interp`, the same ones exported graphs contain.
     """
 
-    def __init__(self, model, factor: int | None = None):
-        self.model = load_model(model)
-        self.info = self.model.sr_info
+    info = None
+    scale = 0
+    channels = 1
+    border = 0
+
+    def _setup(self, factor):
         scale = factor or self.info.scale
         if not scale:
             raise UsageError("model records no scale; pass a factor")
@@ -63,12 +68,11 @@ class Upscaler:
             raise UsageError(f"model upscales x{self.info.scale}; it cannot produce x{scale}")
         check_compatibility(self.info, scale=scale)
         self.scale = int(scale)
-        self.channels = int(self.model.input_shape[-1])
-        self.border = model_border(self.model) if self.info.input_mode == "pre-upsampled" else 0
         self.degradation = get_degradation(self.info.degradation or "bicubic")
-        t = tf()
-        spec = t.TensorSpec([None, None, None, self.channels], t.float32)
-        self._fn = t.function(lambda x: self.model(x, training=False), input_signature=[spec])
+        self.kernel = interp.kernel_for(self.degradation.name)
+
+    def _run(self, batch: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
 
     # -- process ---------------------------------------------------------------------------
     def run_model(self, x: np.ndarray) -> np.ndarray:
@@ -76,21 +80,20 @@ class Upscaler:
         b = self.border
         if b:
             x = np.pad(x, ((b, b), (b, b), (0, 0)), mode=self.info.pad_mode or "symmetric")
-        out = self._fn(tf().convert_to_tensor(x[None], tf().float32))
-        return np.asarray(out)[0]
+        return self._run(np.ascontiguousarray(x[None], np.float32))[0]
 
-    def pre_upscale(self, lr: np.ndarray, size) -> np.ndarray:
-        """The interpolation a pre-upsampling model was trained on, to ``size = (H, W)``."""
-        return np.asarray(self.degradation.upscale(lr, size=size))
+    def pre_upscale(self, lr: np.ndarray) -> np.ndarray:
+        """The interpolation a pre-upsampling model was trained on (``scale`` x)."""
+        return np.asarray(interp.upscale(lr[None], self.scale, self.kernel))[0]
 
-    def sr_channels(self, lr: np.ndarray, size=None) -> np.ndarray:
-        """Model-space channels ``[h, w, C]`` in [0, 1] -> SR ``[H, W, C]`` (not clipped)."""
-        size = size or (lr.shape[0] * self.scale, lr.shape[1] * self.scale)
+    def sr_channels(self, lr: np.ndarray) -> np.ndarray:
+        """Model-space channels ``[h, w, C]`` in [0, 1] -> SR ``[s*h, s*w, C]`` (not clipped)."""
+        size = (lr.shape[0] * self.scale, lr.shape[1] * self.scale)
         if self.info.input_mode == "pre-upsampled":
-            return self.run_model(self.pre_upscale(lr, size))
+            return self.run_model(self.pre_upscale(lr))
         out = self.run_model(lr)
-        if out.shape[:2] != tuple(size):
-            raise KerasSRError(f"model output {out.shape[:2]} != expected {tuple(size)}")
+        if out.shape[:2] != size:
+            raise KerasSRError(f"model output {out.shape[:2]} != expected {size}")
         return out
 
     # -- whole images ------------------------------------------------------------------------
@@ -105,10 +108,9 @@ class Upscaler:
             x = x[..., None]
         alpha = x[..., 3:] if x.shape[2] == 4 else None
         x = x[..., :3]
-        size = (x.shape[0] * self.scale, x.shape[1] * self.scale)
-        out = self._process_color(x, size)
+        out = self._process_color(x)
         if alpha is not None:
-            out = np.concatenate([out, np.asarray(bicubic_resize(alpha, size=size))], axis=-1)
+            out = np.concatenate([out, np.asarray(interp.upscale(alpha[None], self.scale))[0]], axis=-1)
         out = np.clip(out, 0.0, 1.0)
         if image.ndim == 2:
             out = out[..., 0]
@@ -116,19 +118,43 @@ class Upscaler:
             return out.astype(dtype)
         return np.round(out * peak).astype(dtype)
 
-    def _process_color(self, x: np.ndarray, size) -> np.ndarray:
+    def _process_color(self, x: np.ndarray) -> np.ndarray:
         gray = x.shape[2] == 1
         space = self.info.color_space
         if space == "rgb":
             rgb = np.repeat(x, 3, axis=2) if gray else x
-            out = self.sr_channels(rgb, size)
+            out = self.sr_channels(rgb)
             return out.mean(axis=2, keepdims=True) if gray else out
         if gray:  # the gray value is the luma
-            return self.sr_channels(x, size)
+            return self.sr_channels(x)
         ycc = np.asarray(rgb_to_ycbcr(x, space), np.float32)
-        y = self.sr_channels(ycc[..., :1], size)
-        chroma = np.asarray(bicubic_resize(ycc[..., 1:], size=size))
+        y = self.sr_channels(ycc[..., :1])
+        chroma = np.asarray(interp.upscale(ycc[None, ..., 1:], self.scale))[0]
         return np.asarray(ycbcr_to_rgb(np.concatenate([y, chroma], axis=-1), space))
+
+
+class Upscaler(StagedUpscaler):
+    """Run a Keras SR model on whole images.
+
+    Parameters: ``model`` (anything :func:`keras_sr.load_model` accepts) and ``factor``
+    (defaults to the model's recorded scale). ``__call__`` takes a uint8/uint16/float
+    image ``[H, W]``, ``[H, W, 3]`` or ``[H, W, 4]`` and returns ``[sH, sW, ...]`` of the
+    same dtype (floats in [0, 1]). The model runs through one ``tf.function`` with a
+    ``None`` input signature: no retracing across image sizes.
+    """
+
+    def __init__(self, model, factor: int | None = None):
+        self.model = load_model(model)
+        self.info = self.model.sr_info
+        self.channels = int(self.model.input_shape[-1])
+        self.border = model_border(self.model) if self.info.input_mode == "pre-upsampled" else 0
+        self._setup(factor)
+        t = tf()
+        spec = t.TensorSpec([None, None, None, self.channels], t.float32)
+        self._fn = t.function(lambda x: self.model(x, training=False), input_signature=[spec])
+
+    def _run(self, batch: np.ndarray) -> np.ndarray:
+        return np.asarray(self._fn(tf().convert_to_tensor(batch, tf().float32)))
 
 
 def upscale(image: np.ndarray, model, factor: int | None = None) -> np.ndarray:

@@ -1,0 +1,200 @@
+"""Export for mobile: SavedModel + TFLite (fp32 / fp16 / dynamic-range / int8), builtin ops
+only, with metadata and an automatic parity check against the Keras model.
+
+Layout of an export folder::
+
+    saved_model/            model.export-style SavedModel, signatures "serve" and "photo"
+    model_<mode>.tflite     raw model: float [1, h, w, C] in [0, 1] (C=1: Y) -> [1, H, W, C]
+    photo_<mode>.tflite     end-to-end: uint8 RGB [1, h, w, 3] -> uint8 RGB [1, s*h, s*w, 3]
+    *_fixed_<mode>.tflite   the same with a fixed input size (--input-size)
+    metadata.json           tensor contract, conventions, source sha256, int8 parameters
+    parity.json / .md       Keras vs SavedModel vs LiteRT on the parity images
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from keras_sr._backend import keras, tf
+from keras_sr.errors import KerasSRError, UsageError
+
+MODES = ("fp32", "fp16", "dynamic", "int8")
+# mode -> (criterion, limit): fp32 is compared by max |delta| on [0, 1], the others by
+# the PSNR they lose against the Keras output (dB).
+TOLERANCES = {"fp32": 1e-4, "fp16": 0.02, "dynamic": 0.10, "int8": 0.20}
+# Ops the TFLite GPU delegates are known not to run (they fall back to the CPU).
+GPU_UNSUPPORTED = {"CAST", "ROUND", "SHAPE", "PACK", "GATHER", "WHILE", "IF", "QUANTIZE",
+                   "DEQUANTIZE", "BATCH_MATMUL"}
+
+
+@dataclass
+class ExportConfig:
+    """Options of one export (saved as ``export_config.json``)."""
+
+    model: str
+    out: str
+    modes: list = field(default_factory=lambda: ["fp32"])
+    saved_model: bool = True
+    input_size: tuple | None = None  # (h, w) of the LR input for the fixed-shape variant
+    calibration: str | None = None
+    int8_io: str = "float"  # "float" or "int8" (raw model input/output type)
+    tolerances: dict = field(default_factory=lambda: dict(TOLERANCES))
+    parity_data: str | None = None
+    overwrite: bool = False
+
+
+def _quiet(fn, *args, **kwargs):
+    """Run ``fn`` with fd 1 and 2 captured (the converter and LiteRT print C++ notices)."""
+    import sys
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    with tempfile.TemporaryFile() as cap:
+        os.dup2(cap.fileno(), 1)
+        os.dup2(cap.fileno(), 2)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for s in saved:
+                os.close(s)
+
+
+def check_exportable(model) -> None:
+    """Refuse models with ``Lambda`` layers (they break reloads and export)."""
+    k = keras()
+    bad = [layer.name for layer in model._flatten_layers() if isinstance(layer, k.layers.Lambda)]
+    if bad:
+        raise KerasSRError(f"model has Lambda layer(s) {', '.join(bad)}: rebuild it with registered "
+                           "layers (Lambda layers do not survive .keras reloads or export)")
+
+
+def _flex_ops(message: str) -> list[str]:
+    import re
+
+    ops = sorted(set(re.findall(r"'?(tf\.[A-Za-z0-9_]+|Flex[A-Za-z0-9_]+)'?", message)))
+    return ops or [line.strip() for line in message.splitlines() if "op" in line.lower()][:3]
+
+
+def convert(saved_dir: Path, signature: str, mode: str, representative=None, int8_io: str = "float") -> bytes:
+    """One signature of a SavedModel -> TFLite bytes, builtin ops only."""
+    t = tf()
+    if mode not in MODES:
+        raise UsageError(f"unknown quantization mode {mode!r}; known: {', '.join(MODES)}")
+    conv = t.lite.TFLiteConverter.from_saved_model(str(saved_dir), signature_keys=[signature])
+    conv.target_spec.supported_ops = [t.lite.OpsSet.TFLITE_BUILTINS_INT8 if mode == "int8"
+                                      else t.lite.OpsSet.TFLITE_BUILTINS]
+    if mode != "fp32":
+        conv.optimizations = [t.lite.Optimize.DEFAULT]
+    if mode == "fp16":
+        conv.target_spec.supported_types = [t.float16]
+    if mode == "int8":
+        if representative is None:
+            raise KerasSRError("int8 needs calibration images")
+        conv.representative_dataset = representative
+        if int8_io == "int8" and signature.startswith("serve"):
+            conv.inference_input_type = t.int8
+            conv.inference_output_type = t.int8
+    try:
+        if mode == "int8" and signature.startswith("photo"):
+            return _quiet(_int8_core_only, conv, representative)
+        return _quiet(conv.convert)
+    except Exception as exc:  # ConverterError and friends
+        msg = str(exc)
+        if "Flex" in msg or "flex" in msg or "not supported by" in msg:
+            raise KerasSRError(f"{signature}/{mode}: the model needs TensorFlow ops outside the "
+                               f"TFLite builtins: {', '.join(_flex_ops(msg))}") from None
+        raise KerasSRError(f"TFLite conversion of {signature}/{mode} failed: "
+                           f"{msg.strip().splitlines()[-1] if msg.strip() else type(exc).__name__}") from None
+
+
+# Colour conversion, rounding, padding and shape ops of the photo graph stay float: quantizing
+# them costs up to ~85 levels (measured); the convolutions (model and interpolation) are int8.
+PHOTO_FLOAT_OPS = ["CONCATENATION", "ADD", "MUL", "SUB", "ROUND", "MINIMUM", "MAXIMUM", "RELU", "CAST",
+                   "MIRROR_PAD", "PAD", "STRIDED_SLICE", "DEPTH_TO_SPACE", "PACK", "SHAPE"]
+
+
+def _int8_core_only(conv, representative):
+    """int8 for the network ops, float for the photo graph's pre/post-processing
+    (selective quantization through ``QuantizationDebugger``'s denylist)."""
+    import warnings
+
+    t = tf()
+    conv.target_spec.supported_ops = [t.lite.OpsSet.TFLITE_BUILTINS_INT8, t.lite.OpsSet.TFLITE_BUILTINS]
+    opts = t.lite.experimental.QuantizationDebugOptions(denylisted_ops=PHOTO_FLOAT_OPS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        debugger = t.lite.experimental.QuantizationDebugger(
+            converter=conv, debug_dataset=representative, debug_options=opts)
+        return debugger.get_nondebug_quantized_model()
+
+
+def interpreter(model_content: bytes | None = None, path=None, threads: int | None = None,
+                delegates: bool = True):
+    """A LiteRT interpreter (notices silenced)."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    kwargs = {"num_threads": threads} if threads else {}
+    if not delegates:
+        kwargs["experimental_op_resolver_type"] = OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    try:
+        return _quiet(Interpreter, model_content=model_content,
+                      model_path=str(path) if path else None, **kwargs)
+    except (ValueError, RuntimeError) as exc:
+        raise KerasSRError(f"not a TFLite model: {path or 'bytes'} ({str(exc).splitlines()[0]})") from None
+
+
+def tflite_ops(content: bytes) -> list[str]:
+    it = interpreter(content, delegates=False)
+    return sorted({op["op_name"] for op in it._get_ops_details()})
+
+
+def io_details(content: bytes) -> dict:
+    it = interpreter(content, delegates=False)
+
+    def conv(d):
+        q = d.get("quantization_parameters", {})
+        out = {"name": d["name"], "shape": [int(v) for v in d["shape_signature"]],
+               "dtype": np.dtype(d["dtype"]).name}
+        if len(q.get("scales", [])):
+            out["scale"] = float(q["scales"][0])
+            out["zero_point"] = int(q["zero_points"][0])
+        return out
+
+    return {"inputs": [conv(d) for d in it.get_input_details()],
+            "outputs": [conv(d) for d in it.get_output_details()]}
+
+
+def run_tflite(it, x: np.ndarray) -> np.ndarray:
+    """Invoke a single-input interpreter on ``x`` (resizing as needed, int8 I/O handled)."""
+    d = it.get_input_details()[0]
+    if getattr(it, "_keras_sr_shape", None) != list(x.shape):
+        if list(d["shape"]) != list(x.shape):
+            it.resize_tensor_input(d["index"], list(x.shape))
+        try:
+            _quiet(it.allocate_tensors)
+        except RuntimeError as exc:
+            raise KerasSRError(f"LiteRT cannot run an input of shape {list(x.shape)}: "
+                               f"{str(exc).splitlines()[0]}") from None
+        it._keras_sr_shape = list(x.shape)
+        d = it.get_input_details()[0]
+    if np.dtype(d["dtype"]) == np.int8 and x.dtype != np.int8:
+        scale, zero = d["quantization"]
+        x = np.clip(np.round(x / scale + zero), -128, 127).astype(np.int8)
+    it.set_tensor(d["index"], x.astype(d["dtype"]))
+    it.invoke()
+    o = it.get_output_details()[0]
+    y = it.get_tensor(o["index"])
+    if np.dtype(o["dtype"]) == np.int8:
+        scale, zero = o["quantization"]
+        y = (y.astype(np.float32) - zero) * scale
+    return y

@@ -1,0 +1,146 @@
+"""Export: SavedModel + TFLite in four modes, builtin ops only, parity, metadata, runners."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from keras_sr.errors import KerasSRError, UsageError
+from keras_sr.export import MODES, ExportConfig
+from keras_sr.export.exporter import export
+from keras_sr.models import ModelInfo, build_model, save_with_info
+
+BUILTIN_OK = {"CONV_2D", "TRANSPOSE_CONV", "PRELU", "DEPTH_TO_SPACE", "TANH", "RELU", "ADD", "SUB", "MUL",
+              "CONCATENATION", "MIRROR_PAD", "PAD", "ROUND", "MINIMUM", "MAXIMUM", "CAST", "QUANTIZE",
+              "DEQUANTIZE", "STRIDED_SLICE", "SHAPE", "PACK"}
+
+
+def _small(arch, scale=2):
+    kwargs = {"srcnn": dict(padding="valid"), "fsrcnn": dict(d=16, s=8, m=1)}.get(arch, {})
+    model = build_model("espcn" if arch == "espcn" else arch, scale, **kwargs)
+    mode = "pre-upsampled" if arch.startswith("srcnn") else "lr"
+    return model, ModelInfo(arch, scale, input_mode=mode)
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory, tiny_data):
+    root = tmp_path_factory.mktemp("exports")
+    out = {}
+    for arch in ("srcnn", "fsrcnn", "espcn"):
+        model, info = _small(arch)
+        path = save_with_info(model, root / f"{arch}.keras", info)
+        cfg = ExportConfig(model=str(path), out=str(root / arch), modes=list(MODES), input_size=(24, 20),
+                           calibration=str(tiny_data), parity_data=str(tiny_data))
+        out[arch] = (path, root / arch, export(cfg))
+    return out
+
+
+@pytest.mark.parametrize("arch", ["srcnn", "fsrcnn", "espcn"])
+def test_all_modes_both_signatures_builtin_ops_and_parity(exports, arch):
+    _, folder, report = exports[arch]
+    meta = json.loads((folder / "metadata.json").read_text())
+    names = {f"{kind}{fixed}_{mode}.tflite" for kind in ("model", "photo") for fixed in ("", "_fixed")
+             for mode in MODES}
+    assert names == set(meta["files"]) and all((folder / n).exists() for n in names)
+    for name, entry in meta["files"].items():
+        assert set(entry["ops"]) <= BUILTIN_OK, (name, entry["ops"])
+        assert not any(op.startswith("Flex") for op in entry["ops"])
+    assert all(r["ok"] for r in report["rows"]), report["rows"]
+    assert {r["file"] for r in report["rows"]} >= names
+    fp32 = next(r for r in report["rows"] if r["file"] == "model_fp32.tflite")
+    assert fp32["max_abs"] <= 1e-4
+    assert (folder / "parity.md").read_text().count("| yes |") == len(report["rows"])
+
+
+def test_metadata_contents(exports):
+    _, folder, _ = exports["fsrcnn"]
+    meta = json.loads((folder / "metadata.json").read_text())
+    assert meta["scale"] == 2 and meta["color_space"] == "y-bt601" and meta["layout"] == "NHWC"
+    assert meta["degradation"] == "bicubic" and len(meta["source_sha256"]) == 64
+    raw = meta["files"]["model_fp32.tflite"]["io"]
+    assert raw["inputs"][0]["shape"] == [-1, -1, -1, 1] and raw["inputs"][0]["dtype"] == "float32"
+    photo = meta["files"]["photo_fp32.tflite"]["io"]
+    assert photo["inputs"][0]["dtype"] == "uint8" and photo["inputs"][0]["shape"] == [1, -1, -1, 3]
+    fixed = meta["files"]["photo_fixed_fp32.tflite"]["io"]
+    assert fixed["inputs"][0]["shape"] == [1, 24, 20, 3] and fixed["outputs"][0]["shape"] == [1, 48, 40, 3]
+
+
+@pytest.mark.parametrize("arch", ["srcnn", "espcn"])
+def test_lite_upscaler_matches_keras_at_two_sizes(exports, arch, photo):
+    from keras_sr.inference import Upscaler
+    from keras_sr.lite import Upscaler as LiteUpscaler
+
+    path, folder, _ = exports[arch]
+    keras_up = Upscaler(str(path))
+    for shape in [(37, 29, 3), (16, 40)]:
+        image = photo[: shape[0], : shape[1]] if len(shape) == 3 else photo[: shape[0], : shape[1], 0]
+        ref = keras_up(image).astype(int)
+        lite = LiteUpscaler(folder / "model_fp32.tflite")(image).astype(int)
+        assert lite.shape == ref.shape and np.abs(lite - ref).max() <= 1
+    rgb = photo[:30, :26]
+    end_to_end = LiteUpscaler(folder / "photo_fp32.tflite")(rgb).astype(int)
+    assert end_to_end.shape == (60, 52, 3) and np.abs(end_to_end - keras_up(rgb).astype(int)).max() <= 1
+
+
+def test_saved_model_loads_three_ways(exports):
+    import tensorflow as tf
+
+    import keras_sr.hub
+
+    path, folder, _ = exports["fsrcnn"]
+    x = np.random.default_rng(0).random((1, 12, 14, 1), dtype=np.float32)
+    import keras_sr
+
+    ref = keras_sr.load_model(path).predict(x, verbose=0)
+    loaded = tf.saved_model.load(str(folder / "saved_model"))
+    out = next(iter(loaded.signatures["serve"](image=tf.constant(x)).values())).numpy()
+    np.testing.assert_allclose(out, ref, atol=1e-5)
+    layer_model = keras_sr.hub.load(folder)
+    np.testing.assert_allclose(np.asarray(layer_model(x)), ref, atol=1e-5)
+    try:
+        import tensorflow_hub as hub
+    except ImportError:
+        return  # optional: pip install --no-deps tensorflow-hub tf-keras
+    np.testing.assert_allclose(hub.load(str(folder / "saved_model")).signatures["serve"](
+        image=tf.constant(x))["output_0"].numpy(), ref, atol=1e-5)
+
+
+def test_parity_failure_keeps_report_and_fails(tmp_path, tiny_data):
+    model, info = _small("fsrcnn")
+    path = save_with_info(model, tmp_path / "m.keras", info)
+    cfg = ExportConfig(model=str(path), out=str(tmp_path / "out"), modes=["fp16"],
+                       tolerances={"fp32": -1.0, "fp16": -1.0}, parity_data=str(tiny_data))
+    with pytest.raises(KerasSRError, match="parity check failed"):
+        export(cfg)
+    assert (tmp_path / "out" / "parity.md").exists() and "| NO |" in (tmp_path / "out" / "parity.md").read_text()
+
+
+def test_export_bad_inputs(tmp_path, tiny_data):
+    import keras
+
+    model, info = _small("espcn")
+    path = save_with_info(model, tmp_path / "m.keras", info)
+    with pytest.raises(UsageError, match="unknown quantization mode 'int4'"):
+        export(ExportConfig(model=str(path), out=str(tmp_path / "a"), modes=["int4"]))
+    (tmp_path / "exists").mkdir()
+    with pytest.raises(KerasSRError, match="output folder exists"):
+        export(ExportConfig(model=str(path), out=str(tmp_path / "exists")))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(KerasSRError, match="no usable 8-bit images"):
+        export(ExportConfig(model=str(path), out=str(tmp_path / "b"), modes=["int8"], calibration=str(empty)))
+    inp = keras.Input((None, None, 1))
+    lam = keras.Model(inp, keras.layers.Lambda(lambda t: t * 2.0, name="double")(inp))
+    lam.sr_info = ModelInfo("lambda", 2)
+    with pytest.raises(KerasSRError, match="Lambda layer"):
+        export(ExportConfig(model=lam, out=str(tmp_path / "c")))
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists() and not (tmp_path / "c").exists()
+    assert not list(tmp_path.glob(".*partial*"))
+    from keras_sr.lite import Upscaler as LiteUpscaler
+
+    fake = tmp_path / "fake.tflite"
+    fake.write_text("not a flatbuffer")
+    with pytest.raises(KerasSRError, match="not a TFLite file"):
+        LiteUpscaler(fake)
