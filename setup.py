@@ -35,7 +35,7 @@ setup(
         "cpu": ["tensorflow-cpu>=2.16,<3"],
         "gpu": ["tensorflow[and-cuda]>=2.16,<3"],
         "lite": ["ai-edge-litert>=1.0"],
-        "test": ["pytest>=7"],
+        "test": ["pytest>=7", "ai-edge-litert>=1.0"],
     },
     entry_points={"console_scripts": ["keras-sr=keras_sr.cli.main:main"]},
 )
