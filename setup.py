@@ -17,9 +17,9 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
-    packages=find_packages(include=["keras_sr", "keras_sr.*"]),
-    include_package_data=True,
-    package_data={"keras_sr": ["zoo/*.keras", "zoo/*.json"]},
+    packages=find_packages(include=["keras_sr", "keras_sr.*"]) + ["keras_sr.saved_models"],
+    package_dir={"keras_sr.saved_models": "saved_models"},
+    package_data={"keras_sr.saved_models": ["*.keras", "*.json", "*.md", "*.png"]},
     install_requires=[
         "keras>=3.3",
         "numpy>=1.24",

@@ -59,3 +59,29 @@ def test_one_trace_for_all_image_sizes():
     for shape in [(10, 12, 3), (31, 17, 3), (8, 40), (25, 25, 3)]:
         up(np.zeros(shape, np.uint8))
     assert up._fn.experimental_get_tracing_count() == 1
+
+
+@pytest.mark.parametrize("arch,kwargs", [("srcnn", {}), ("srcnn-955", {}), ("fsrcnn", {}), ("espcn", {})])
+@pytest.mark.parametrize("tile", [7, 16, 23])
+def test_tiled_equals_untiled(arch, kwargs, tile):
+    scale = 3 if arch == "espcn" else 2
+    model = build_model(arch, scale, **kwargs)
+    mode = "pre-upsampled" if arch.startswith("srcnn") else "lr"
+    rng = np.random.default_rng(1)
+    model.set_weights([rng.normal(0, 1 / np.sqrt(np.prod(w.shape[:-1])) if w.ndim > 1 else 0.05,
+                                  w.shape).astype(np.float32) for w in model.get_weights()])
+    model.sr_info = ModelInfo(arch, scale, input_mode=mode)
+    image = rng.integers(0, 256, (45, 38, 3), dtype=np.uint8)
+    whole = Upscaler(model, scale, tile=1000)
+    tiled = Upscaler(model, scale, tile=tile)
+    a = whole._process_color(image.astype(np.float32) / 255)
+    b = tiled._process_color(image.astype(np.float32) / 255)
+    assert np.abs(a - b).max() <= 1e-4
+
+
+def test_tile_size_from_memory_budget_and_progress():
+    calls = []
+    up = Upscaler(_model(), 2, max_memory_mb=1.0, progress=lambda i, n: calls.append((i, n)))
+    assert 16 <= up.tile_size() < 64
+    up(np.zeros((70, 90, 3), np.uint8))
+    assert calls and calls[-1][0] == calls[-1][1] > 1

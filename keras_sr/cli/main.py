@@ -128,12 +128,16 @@ def train(arch, factor, data, epochs, batch_size, lr, degradation, color_space, 
               help="Output file (one input) or folder (several inputs / a folder).")
 @click.option("--model", "-m", required=True, help="Model: .keras file, run folder or .h5 weights.")
 @factor_option
+@click.option("--tile", type=click.IntRange(8, None), help="LR tile size in px (default: from --max-memory).")
+@click.option("--max-memory", type=click.FloatRange(16, None), default=1024, show_default=True,
+              help="Activation memory budget per tile, MB.")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
-def upscale(inputs, output, model, factor, overwrite):
+def upscale(inputs, output, model, factor, tile, max_memory, overwrite):
     """Upscale photos: INPUT... (files or folders) -> OUTPUT."""
     from keras_sr.inference.batch import upscale_files
 
-    ok, failed = upscale_files(inputs, output, model, factor=factor, overwrite=overwrite)
+    ok, failed = upscale_files(inputs, output, model, factor=factor, overwrite=overwrite, tile=tile,
+                               max_memory_mb=max_memory)
     for path in ok:
         click.echo(f"wrote {path}")
     if failed:
@@ -331,10 +335,25 @@ def bench(model, sizes, modes, runs, threads, as_json):
 
 
 @main.command("models")
-def list_models():
-    """List the registered architectures."""
+@click.option("--json", "as_json", is_flag=True)
+def list_models(as_json):
+    """Shipped models (name, scale, params, size, Set5 PSNR, degradation) and architectures."""
     from keras_sr.models import ARCHITECTURES
+    from keras_sr.zoo import cards
 
+    zoo = cards()
+    if as_json:
+        click.echo(json.dumps({"shipped": zoo, "architectures": {k: v.description for k, v in
+                                                                 ARCHITECTURES.items()}}, indent=2))
+        return
+    click.echo("Shipped models" + ("" if zoo else ": none yet"))
+    if zoo:
+        click.echo(f"{'name':<12} {'scale':>5} {'params':>8} {'size KB':>8} {'Set5 PSNR':>10}  degradation")
+        for name, c in zoo.items():
+            psnr = (c.get("measured", {}).get("Set5") or {}).get("psnr")
+            click.echo(f"{name:<12} {c['scale']:>5} {c['params']:>8} {c['bytes'] / 1024:>8.0f} "
+                       f"{psnr if psnr is None else f'{psnr:.2f}':>10}  {c['degradation']}")
+    click.echo("\nArchitectures (keras-sr train ARCH)")
     width = max(map(len, ARCHITECTURES))
     for name, spec in ARCHITECTURES.items():
         click.echo(f"{name:<{width}}  {spec.input_mode:<14} {spec.description}")

@@ -86,8 +86,64 @@ class StagedUpscaler:
         """The interpolation a pre-upsampling model was trained on (``scale`` x)."""
         return np.asarray(interp.upscale(lr[None], self.scale, self.kernel))[0]
 
+    # -- tiling ------------------------------------------------------------------------------
+    tile = None  # LR tile side (px); None = from max_memory_mb
+    max_memory_mb = 1024.0
+    progress = None  # callable(done_tiles, total_tiles)
+
+    def context(self) -> int:
+        """LR pixels of context a tile needs so tiled == untiled: the measured receptive
+        radius of pre-upscaling + model (probed once with a perturbation), plus 1."""
+        if getattr(self, "_context", None) is None:
+            n = 48
+            rng = np.random.default_rng(0)
+            a = rng.random((n, n, self.channels), dtype=np.float32)
+            b = a.copy()
+            b[n // 2, n // 2] += 0.5
+            diff = np.abs(self._sr_untiled(a) - self._sr_untiled(b)).max(axis=-1)
+            ys, xs = np.nonzero(diff > 1e-7)
+            centre = (n // 2 + 0.5) * self.scale
+            radius_hr = max(np.abs(ys + 0.5 - centre).max(), np.abs(xs + 0.5 - centre).max()) if ys.size else 0
+            self._context = int(np.ceil(radius_hr / self.scale)) + 1
+        return self._context
+
+    def bytes_per_lr_pixel(self) -> float:
+        """Rough peak activation bytes per LR pixel (float32, widest layer, in + out + workspace)."""
+        widths = [int(shape[-1]) for shape in getattr(self, "weight_shapes", [])] or [64]
+        pixels = self.scale**2 if self.info.input_mode == "pre-upsampled" else 1.0
+        return 4.0 * max(widths) * 3 * pixels + 4.0 * 8 * self.scale**2
+
+    def tile_size(self) -> int:
+        if self.tile:
+            return int(self.tile)
+        side = int(np.sqrt(self.max_memory_mb * 2**20 / self.bytes_per_lr_pixel()))
+        return max(16, side - 2 * self.context())
+
     def sr_channels(self, lr: np.ndarray) -> np.ndarray:
-        """Model-space channels ``[h, w, C]`` in [0, 1] -> SR ``[s*h, s*w, C]`` (not clipped)."""
+        """Model-space channels ``[h, w, C]`` -> SR ``[s*h, s*w, C]`` (not clipped), tiled when
+        the image is larger than one tile. Tiles carry :meth:`context` pixels of real
+        neighbourhood on every inner side, which is cropped away after the model, so the
+        result equals the untiled one (float rounding aside); image borders are padded
+        exactly as without tiling."""
+        h, w = lr.shape[:2]
+        t = self.tile_size()
+        if h <= t and w <= t:
+            return self._sr_untiled(lr)
+        c, s = self.context(), self.scale
+        out = np.zeros((h * s, w * s, lr.shape[2]), np.float32)
+        boxes = [(y, x) for y in range(0, h, t) for x in range(0, w, t)]
+        for i, (y, x) in enumerate(boxes):
+            y0, x0 = max(0, y - c), max(0, x - c)
+            y1, x1 = min(h, y + t + c), min(w, x + t + c)
+            sr = self._sr_untiled(lr[y0:y1, x0:x1])
+            ty, tx = min(t, h - y), min(t, w - x)
+            out[y * s:(y + ty) * s, x * s:(x + tx) * s] = \
+                sr[(y - y0) * s:(y - y0 + ty) * s, (x - x0) * s:(x - x0 + tx) * s]
+            if self.progress:
+                self.progress(i + 1, len(boxes))
+        return out
+
+    def _sr_untiled(self, lr: np.ndarray) -> np.ndarray:
         size = (lr.shape[0] * self.scale, lr.shape[1] * self.scale)
         if self.info.input_mode == "pre-upsampled":
             return self.run_model(self.pre_upscale(lr))
@@ -143,8 +199,11 @@ class Upscaler(StagedUpscaler):
     ``None`` input signature: no retracing across image sizes.
     """
 
-    def __init__(self, model, factor: int | None = None):
+    def __init__(self, model, factor: int | None = None, tile: int | None = None,
+                 max_memory_mb: float = 1024.0, progress=None):
+        self.tile, self.max_memory_mb, self.progress = tile, max_memory_mb, progress
         self.model = load_model(model)
+        self.weight_shapes = [tuple(w.shape) for w in self.model.weights if len(w.shape) == 4]
         self.info = self.model.sr_info
         self.channels = int(self.model.input_shape[-1])
         self.border = model_border(self.model) if self.info.input_mode == "pre-upsampled" else 0

@@ -50,12 +50,13 @@ def plan_outputs(inputs, output, overwrite: bool = False) -> list[tuple[Path, Pa
     return pairs
 
 
-def upscale_files(inputs, output, model, factor=None, overwrite: bool = False, progress=None):
+def upscale_files(inputs, output, model, factor=None, overwrite: bool = False, progress=None,
+                  tile: int | None = None, max_memory_mb: float = 1024.0):
     """Upscale files to ``output``; return (written paths, [(input, error message)])."""
     from keras_sr.inference import Upscaler
 
     pairs = plan_outputs(inputs, output, overwrite)
-    upscaler = Upscaler(model, factor)
+    upscaler = Upscaler(model, factor, tile=tile, max_memory_mb=max_memory_mb)
     if len(pairs) > 1:
         Path(output).mkdir(exist_ok=True)
     ok, failed = [], []

@@ -33,8 +33,9 @@ def load_model(model):
     if not path.exists():
         if path.suffix or "/" in str(model) or "\\" in str(model):
             raise ModelLoadError(f"no such model file: {path}")
-        raise ModelLoadError(f"unknown model name {str(model)!r} (no shipped models yet; "
-                             "give a .keras/.h5 file or a run folder)")
+        from keras_sr.zoo import zoo_path
+
+        path = zoo_path(str(model))
     if path.stat().st_size == 0:
         raise ModelLoadError(f"empty model file (0 bytes): {path}")
     suffix = path.suffix.lower()

@@ -1,0 +1,115 @@
+"""The shipped model zoo: model cards and checksummed ``.keras`` files.
+
+The files live in the repository's ``saved_models/`` folder, installed as the package
+``keras_sr.saved_models`` (so they load from a wheel, not only from the source tree).
+``$KERAS_SR_ZOO_DIR`` points elsewhere (tests, private zoos). Every load checks the file's
+sha256 against its card: a tampered or truncated file is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from keras_sr.errors import ModelLoadError
+
+
+def zoo_dir() -> Path:
+    if os.environ.get("KERAS_SR_ZOO_DIR"):
+        return Path(os.environ["KERAS_SR_ZOO_DIR"])
+    from importlib import resources
+
+    try:
+        return Path(str(resources.files("keras_sr.saved_models")))
+    except ModuleNotFoundError:  # pragma: no cover - broken install
+        return Path(__file__).resolve().parents[1] / "saved_models"
+
+
+def cards() -> dict[str, dict]:
+    """``{name: card}`` for every shipped model (cards are ``<name>.json`` with a ``file``)."""
+    out = {}
+    folder = zoo_dir()
+    if not folder.is_dir():
+        return out
+    for p in sorted(folder.glob("*.json")):
+        try:
+            card = json.loads(p.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(card, dict) and card.get("file") and card.get("sha256"):
+            out[p.stem] = card
+    return out
+
+
+def zoo_path(name: str) -> Path:
+    """The verified path of a shipped model; raises :class:`ModelLoadError` otherwise."""
+    from keras_sr.data.io import sha256_file
+
+    known = cards()
+    if name not in known:
+        raise ModelLoadError(f"unknown model name {name!r}; shipped: {', '.join(known) or 'none yet'} "
+                             "(or give a .keras/.h5 file or a run folder)")
+    card = known[name]
+    path = zoo_dir() / card["file"]
+    if not path.exists():
+        raise ModelLoadError(f"shipped model file missing: {path}")
+    digest = sha256_file(path)
+    if digest != card["sha256"]:
+        raise ModelLoadError(f"checksum mismatch for {name}: {path} has sha256 {digest[:12]}..., its card "
+                             f"says {card['sha256'][:12]}... (file tampered with or truncated)")
+    return path
+
+
+PUBLISHED = {  # Set5 / Set14 PSNR (Y, paper protocol) of each architecture's paper
+    ("fsrcnn", 2): (37.00, 32.63), ("fsrcnn", 3): (33.06, 29.37), ("fsrcnn", 4): (30.72, 27.61),
+    ("espcn", 3): (33.13, 29.49), ("espcn", 4): (30.90, 27.73),
+    ("srcnn-955", 2): (36.66, 32.45), ("srcnn-955", 3): (32.75, 29.30), ("srcnn-955", 4): (30.48, 27.50),
+}
+MAX_BYTES = 1 << 20
+
+
+def ship(model_file, name: str, measured: dict, dest=None, overwrite: bool = False) -> dict:
+    """Copy a trained ``model.keras`` into the zoo as ``<name>.keras`` and write its card.
+
+    ``measured``: ``{"Set5": {"psnr":..., "ssim":...}, "Set14": {...}}`` from the paper
+    protocol, with ``"command"`` entries saying how they were measured.
+    """
+    import shutil
+
+    from keras_sr.data.io import sha256_file
+    from keras_sr.errors import KerasSRError
+    from keras_sr.models.info import read_info
+
+    src = Path(model_file)
+    if src.is_dir():
+        src = src / "model.keras"
+    info = read_info(src)
+    if info is None:
+        raise KerasSRError(f"{src} has no keras_sr record (train it with keras-sr train)")
+    if src.stat().st_size > MAX_BYTES:
+        raise KerasSRError(f"{src} is {src.stat().st_size} bytes; zoo models must be <= 1 MB")
+    dest = Path(dest) if dest else zoo_dir()
+    target, card_path = dest / f"{name}.keras", dest / f"{name}.json"
+    if (target.exists() or card_path.exists()) and not overwrite:
+        raise KerasSRError(f"{name} is already shipped (use overwrite)")
+    shutil.copyfile(src, target)
+    record = dict(info.record or {})
+    from keras_sr.models import build_model
+
+    params = int(build_model(info.architecture, info.scale).count_params())
+    card = {
+        "name": name, "file": target.name, "sha256": sha256_file(target), "bytes": target.stat().st_size,
+        "architecture": info.architecture, "params": params, "scale": info.scale,
+        "degradation": info.degradation, "color_space": info.color_space,
+        "value_range": list(info.value_range), "input_mode": info.input_mode,
+        "training_data": {k: v for k, v in (record.get("data") or {}).items() if k != "files"},
+        "training_config": record.get("config"), "training_command": record.get("command"),
+        "epochs": record.get("epochs_completed"), "steps_per_epoch": record.get("steps_per_epoch"),
+        "wall_time_s": record.get("wall_time_s_total", record.get("wall_time_s_this_invocation")),
+        "versions": record.get("versions"),
+        "measured": measured,
+        "published": dict(zip(("Set5", "Set14"), PUBLISHED.get((info.architecture, info.scale), (None, None)))),
+    }
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    return card

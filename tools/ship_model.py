@@ -1,0 +1,49 @@
+#!/usr/bin/env python
+"""Ship a trained run into saved_models/: evaluate it (paper protocol, Set5 + Set14), copy the
+.keras file, write its model card, and print the README row.
+
+    python tools/ship_model.py ../runs/fsrcnn_x2 fsrcnn-x2 [--shared ../shared] [--overwrite]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("run", type=Path)
+    ap.add_argument("name")
+    ap.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared")
+    ap.add_argument("--overwrite", action="store_true")
+    args = ap.parse_args()
+    from keras_sr.errors import KerasSRError
+    from keras_sr.evaluation.evaluate import evaluate
+    from keras_sr.models.loading import load_model
+    from keras_sr.zoo import ship
+
+    try:
+        model = load_model(args.run)
+        measured = {}
+        for ds in ("Set5", "Set14"):
+            m = evaluate(model, args.shared / "datasets" / ds, model.sr_info.scale).means()
+            measured[ds] = {"psnr": round(m["model_psnr"], 3), "ssim": round(m["model_ssim"], 4),
+                            "bicubic_psnr": round(m["bicubic_psnr"], 3), "bicubic_ssim": round(m["bicubic_ssim"], 4),
+                            "command": f"keras-sr evaluate --model {args.name} --dataset {ds} "
+                                       f"--factor {model.sr_info.scale}"}
+        card = ship(args.run, args.name, measured, overwrite=args.overwrite)
+    except KerasSRError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    s5, s14 = card["measured"]["Set5"], card["measured"]["Set14"]
+    pub = card["published"]
+    print(f"| {args.name} | x{card['scale']} | {card['params']:,} | {card['bytes'] / 1024:.0f} KB | "
+          f"{s5['psnr']:.2f} / {s5['ssim']:.4f} | {s14['psnr']:.2f} / {s14['ssim']:.4f} | "
+          f"{pub['Set5'] or '-'} / {pub['Set14'] or '-'} | {card['degradation']} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
