@@ -87,14 +87,26 @@ def main():
 @click.option("--schedule", type=click.Choice(["constant", "cosine"]),
               help="Learning-rate schedule (default constant; cosine decays to 1% over the run).")
 @click.option("--val-fraction", type=float, help="Share of the images held out for validation (0.1).")
+@click.option("--loss", type=click.Choice(["mse", "l1"]), help="Pixel loss (default mse).")
+@click.option("--blocks", type=int, help="srresnet/srgan: residual blocks (16).")
+@click.option("--filters", type=int, help="srresnet/srgan: channels (64).")
+@click.option("--content", type=click.Choice(["pixel", "vgg"]), help="srgan content loss (default vgg).")
+@click.option("--adv-weight", type=float, help="srgan adversarial weight (1e-3).")
+@click.option("--vgg-weights", type=click.Path(), help="lpips_vgg16_v0.1.npz for the VGG16 content loss.")
+@click.option("--vgg-layer", help="VGG16 layer of the content loss (conv5_3).")
+@click.option("--vgg19-weights", type=click.Path(), help="keras.applications VGG19 weight file (optional).")
+@click.option("--augment-on", type=click.Choice(["pipeline", "device"]),
+              help="srgan: flips/rotations/degradation in tf.data (pipeline) or in the train step (device).")
 @click.option("--out", "-o", type=click.Path(), help="Run folder (default runs/<arch>_x<factor>_<degradation>).")
 @click.option("--init", help="Start from this model's weights (fine-tuning).")
 @click.option("--recipe", help="A full recipe, e.g. srcnn-keras (SRCNN-keras's original training).")
 @click.option("--seed", type=int, help="Random seed (default 0).")
 @click.option("--overwrite", is_flag=True, help="Replace a finished run in --out.")
 def train(arch, factor, data, epochs, batch_size, lr, degradation, color_space, patch_size,
-          steps_per_epoch, schedule, val_fraction, out, init, recipe, seed, overwrite):
-    """Train ARCH (srcnn, srcnn-915, srcnn-955, srcnn-deep, fsrcnn, fsrcnn-s, espcn) with fit().
+          steps_per_epoch, schedule, val_fraction, loss, blocks, filters, content, adv_weight, vgg_weights,
+          vgg_layer, vgg19_weights, augment_on, out, init, recipe, seed, overwrite):
+    """Train ARCH (srcnn, srcnn-915, srcnn-955, srcnn-deep, fsrcnn, fsrcnn-s, espcn, srresnet,
+    srgan) with fit().
 
     Re-running the same command after an interruption resumes the run.
     """
@@ -109,7 +121,11 @@ def train(arch, factor, data, epochs, batch_size, lr, degradation, color_space, 
                               epochs=epochs, batch_size=batch_size, lr=lr,
                               degradation=degradation, color_space=color_space,
                               patch_size=patch_size, steps_per_epoch=steps_per_epoch,
-                              schedule=schedule, val_fraction=val_fraction, init=init, seed=seed)
+                              schedule=schedule, val_fraction=val_fraction, init=init, seed=seed,
+                              loss=loss, content=content, adv_weight=adv_weight, vgg_weights=vgg_weights,
+                              vgg_layer=vgg_layer, vgg19_weights=vgg19_weights, augment_on=augment_on,
+                              arch_kwargs={k: v for k, v in (("blocks", blocks), ("filters", filters))
+                                           if v is not None})
     cfg.out = out or f"runs/{cfg.arch}_x{cfg.factor}_{cfg.degradation}"
     from keras_sr.training.trainer import train as run
 

@@ -24,12 +24,11 @@ from pathlib import Path
 import numpy as np
 
 from keras_sr._backend import tf
-from keras_sr.data.color import rgb_to_y
+from keras_sr.data.color import y_of_uint8
 from keras_sr.data.degradations import get_degradation
 from keras_sr.data.io import image_size, read_image
 from keras_sr.errors import ImageReadError, KerasSRError
 
-TF_DECODABLE = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 MARGIN = 2  # LR pixels of context around random crops (bicubic support is 2 px per side)
 
 
@@ -75,17 +74,14 @@ def scan_images(files, min_size: int) -> list[Path]:
     for f in files:
         f = Path(f)
         reason = None
-        if f.suffix.lower() not in TF_DECODABLE:
-            reason = f"format {f.suffix} not supported for training (use PNG/JPEG/BMP)"
-        else:
-            try:
-                h, w = image_size(f)
-                if min(h, w) < min_size:
-                    reason = f"smaller ({w}x{h}) than a {min_size}x{min_size} patch"
-                else:
-                    read_image(f)  # full decode: catches truncated/corrupt files up front
-            except ImageReadError as exc:
-                reason = str(exc)
+        try:
+            h, w = image_size(f)
+            if min(h, w) < min_size:
+                reason = f"smaller ({w}x{h}) than a {min_size}x{min_size} patch"
+            else:
+                read_image(f)  # full decode: catches truncated/corrupt files up front
+        except ImageReadError as exc:
+            reason = str(exc)
         if reason:
             warnings.warn(f"skipping {f}: {reason}", DataWarning, stacklevel=2)
         else:
@@ -106,21 +102,30 @@ def split_files(files, val_fraction: float, seed: int):
     return train, val
 
 
+def load_model_space(path, color_space: str) -> np.ndarray:
+    """An image file as uint8 ``[H, W, C]`` in the model's space: Y of the given flavour
+    (gray images: their gray value) or RGB (gray replicated; alpha dropped; 16-bit -> 8-bit)."""
+    img = read_image(path)
+    if img.dtype == np.uint16:
+        img = np.round(img / 257.0).astype(np.uint8)
+    if img.ndim == 3:
+        img = img[..., :3]
+    if color_space == "rgb":
+        return np.ascontiguousarray(img if img.ndim == 3 else np.repeat(img[..., None], 3, axis=2))
+    return y_of_uint8(img, color_space).astype(np.uint8)[..., None]
+
+
 def _load_fn(color_space: str):
+    """Decode with Pillow (every format and mode :func:`read_image` knows), once per image:
+    the decoded images are cached by the pipeline."""
     t = tf()
+    channels = 3 if color_space == "rgb" else 1
 
     def load(path):
-        img = t.io.decode_image(t.io.read_file(path), channels=0, expand_animations=False)
-        img.set_shape([None, None, None])
-        channels = t.shape(img)[-1]
-        f = t.cast(img, t.float32) / 255.0
-        if color_space == "rgb":
-            out = t.cond(channels < 3, lambda: t.tile(f[..., :1], [1, 1, 3]), lambda: f[..., :3])
-        else:
-            out = t.cond(channels < 3, lambda: f[..., :1], lambda: rgb_to_y(f[..., :3], color_space))
-        out = t.cast(t.clip_by_value(t.round(out * 255.0), 0.0, 255.0), t.uint8)
-        out.set_shape([None, None, 3 if color_space == "rgb" else 1])
-        return out
+        img = t.numpy_function(lambda p: load_model_space(p.decode(), color_space), [path], t.uint8,
+                               stateful=False)
+        img.set_shape([None, None, channels])
+        return img
 
     return load
 
@@ -257,3 +262,18 @@ def count_batches(ds) -> int:
     if n >= 0:
         return n
     return sum(1 for _ in ds)
+
+
+def hr_crop_dataset(files, cfg: PipelineConfig):
+    """Batches of random uint8 HR crops ``[B, P, P, C]`` only: flips, rotations and the
+    degradation are left to the device (``SRGAN(device_augment=True)``)."""
+    cfg.validate()
+    t = tf()
+    p = cfg.patch_size
+    channels = 3 if cfg.color_space == "rgb" else 1
+    ds = _images(files, cfg).repeat().shuffle(max(len(files), 1), seed=cfg.seed,
+                                              reshuffle_each_iteration=True)
+    ds = t.data.Dataset.zip((ds, t.data.Dataset.random(seed=cfg.seed).batch(2)))
+    ds = ds.map(lambda img, seed: t.image.stateless_random_crop(img, [p, p, channels], seed=seed),
+                num_parallel_calls=t.data.AUTOTUNE)
+    return _finish(ds, cfg, drop_remainder=True)

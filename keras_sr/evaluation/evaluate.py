@@ -84,7 +84,6 @@ def leakage(info, files) -> list[str]:
     """Names of evaluation files whose sha256 is in the model's training record."""
     data = (info.record or {}).get("data") or {}
     trained = {f.get("sha256") for f in data.get("files", [])}
-    trained |= {f.get("sha256") for f in (info.record or {}).get("validation_files", [])}
     trained.discard(None)
     if not trained:
         return []

@@ -167,3 +167,62 @@ def get_lpips(net: str = "alex", weights: str | None = None) -> LPIPS:
 def lpips(a, b, net: str = "alex", weights=None):
     """LPIPS distance of RGB images in [0, 1] (see module docstring)."""
     return get_lpips(net, str(weights) if weights else None)(a, b)
+
+
+@lru_cache(maxsize=4)
+def vgg16_features(layer: str = "conv5_3", weights: str | None = None):
+    """torchvision VGG16 up to ``layer`` (post-ReLU), from the LPIPS VGG16 npz, as a
+    ``keras.Model`` taking RGB in **[0, 1]** (ImageNet mean/std normalisation inside, as
+    torchvision; *not* ``keras.applications`` preprocessing). Built once per process."""
+    names = [item[0] for item in VGG16_LAYERS if item != "pool"]
+    if layer not in names:
+        raise KerasSRError(f"unknown VGG16 layer {layer!r}; known: {', '.join(names)}")
+    path = find_weights("vgg", weights)
+    arrays = _load_npz(path)
+    k = keras()
+    L = k.layers
+    try:
+        mean = arrays["content/imagenet_mean"].astype(np.float32)
+        std = arrays["content/imagenet_std"].astype(np.float32)
+    except KeyError:
+        raise KerasSRError(f"{path}: no ImageNet mean/std (not the LPIPS VGG16 file?)") from None
+    x = inputs = k.Input((None, None, 3), name="rgb01")
+    x = L.Normalization(mean=mean, variance=std**2, name="imagenet_norm")(x)
+    pending = []
+    for item in VGG16_LAYERS:
+        if item == "pool":
+            x = L.MaxPooling2D(2, 2, padding="valid")(x)
+            continue
+        try:
+            conv, w = _conv(arrays, item[0], padding="same")
+        except KeyError as exc:
+            raise KerasSRError(f"{path}: missing array {exc}") from None
+        x = conv(x)
+        pending.append((conv, w))
+        if item[0] == layer:
+            break
+    model = k.Model(inputs, x, name=f"vgg16_{layer}")
+    for conv, w in pending:
+        _check_shapes(conv, w, path)
+    model.trainable = False
+    return model
+
+
+def vgg19_features(weights_file: str, layer: str = "block5_conv4"):
+    """``keras.applications.VGG19`` from a local weight file (Caffe weights: BGR, mean
+    subtraction), up to ``layer``; input RGB in [0, 1]."""
+    k = keras()
+    p = Path(weights_file)
+    if not p.exists():
+        raise KerasSRError(f"VGG19 weight file not found: {p}")
+    try:
+        base = k.applications.VGG19(include_top=False, weights=str(p), input_shape=(None, None, 3))
+    except (ValueError, OSError) as exc:
+        raise KerasSRError(f"{p}: not a VGG19 weight file ({str(exc).splitlines()[0]})") from None
+    inp = k.Input((None, None, 3))
+    x = k.layers.Rescaling(255.0)(inp)
+    x = k.applications.vgg19.preprocess_input(x)
+    out = k.Model(base.input, base.get_layer(layer).output)(x)
+    model = k.Model(inp, out, name=f"vgg19_{layer}")
+    model.trainable = False
+    return model

@@ -36,16 +36,19 @@ def plot_curves(log_path, png_path, title: str = "") -> Path | None:
 
     epochs = [int(r["epoch"]) + 1 for r in rows]
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    for ax, key, ylabel in ((axes[0], "loss", "loss (MSE)"), (axes[1], "psnr", "PSNR (dB)")):
-        for prefix, style in (("", "-o"), ("val_", "-s")):
-            k = prefix + key
-            if all(k in r for r in rows):
-                ax.plot(epochs, [r[k] for r in rows], style, ms=3, label=k)
+    keys = [k for k in rows[0] if k != "epoch" and all(k in r for r in rows)]
+    groups = ((axes[0], [k for k in keys if k.endswith("loss")], "loss"),
+              (axes[1], [k for k in keys if k.endswith("psnr")], "PSNR (dB)"))
+    for ax, names, ylabel in groups:
+        for k in names:
+            ax.plot(epochs, [r[k] for r in rows], "-s" if k.startswith("val_") else "-o", ms=3, label=k)
         ax.set_xlabel("epoch")
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
-        ax.legend()
-    if "loss" in rows[0] and all(r.get("loss", 0) > 0 for r in rows):
+        if names:
+            ax.legend()
+    losses = groups[0][1]
+    if losses and all(r[k] > 0 for r in rows for k in losses):
         axes[0].set_yscale("log")
     fig.suptitle(title)
     fig.tight_layout()

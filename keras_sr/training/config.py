@@ -10,6 +10,9 @@ ARCH_DEFAULTS = {
     "srcnn": dict(lr=3e-4, batch_size=128, patch_size=32),
     "fsrcnn": dict(lr=1e-3, batch_size=64, patch_size=None),
     "espcn": dict(lr=1e-3, batch_size=64, patch_size=None),
+    # SRResNet/SRGAN (Ledig et al.): RGB, Adam 1e-4, batch 16, 96 px HR crops at x4.
+    "srresnet": dict(lr=1e-4, batch_size=16, patch_size=None, color_space="rgb"),
+    "srgan": dict(lr=1e-4, batch_size=16, patch_size=None, color_space="rgb", content="vgg"),
 }
 LR_PATCH = 24
 
@@ -45,6 +48,12 @@ class TrainConfig:
     stride: int = 16
     steps_per_epoch: int | None = None
     schedule: str = "constant"
+    content: str = "pixel"  # GAN content loss: "pixel" (``loss``) or "vgg"
+    adv_weight: float = 1e-3
+    vgg_layer: str = "conv5_3"
+    vgg_weights: str | None = None
+    vgg19_weights: str | None = None
+    augment_on: str = "pipeline"  # or "device" (GAN: flips/rot90/degradation inside the step)
     val_fraction: float = 0.1
     seed: int = 0
     init: str | None = None
@@ -61,7 +70,7 @@ class TrainConfig:
         from keras_sr.errors import UsageError
 
         values: dict = {"arch": arch}
-        family = arch.split("-")[0]
+        family = arch if arch in ARCH_DEFAULTS else arch.split("-")[0]
         values.update(ARCH_DEFAULTS.get(family, {}))
         if recipe is not None:
             if recipe not in RECIPES:
@@ -82,4 +91,10 @@ class TrainConfig:
             cfg.patch_size = LR_PATCH * cfg.factor
         if cfg.schedule not in ("constant", "cosine"):
             raise UsageError(f"unknown schedule {cfg.schedule!r} (constant or cosine)")
+        if cfg.content not in ("pixel", "vgg"):
+            raise UsageError(f"unknown content loss {cfg.content!r} (pixel or vgg)")
+        if cfg.augment_on not in ("pipeline", "device"):
+            raise UsageError(f"--augment-on must be pipeline or device, got {cfg.augment_on!r}")
+        if cfg.augment_on == "device" and cfg.arch != "srgan":
+            raise UsageError("--augment-on device is implemented for srgan only")
         return cfg

@@ -25,8 +25,8 @@ from keras_sr._backend import keras, tf
 from keras_sr.data.color import COLOR_SPACES
 from keras_sr.data.degradations import get_degradation
 from keras_sr.data.io import list_images, sha256_file
-from keras_sr.data.pipeline import (PipelineConfig, count_batches, min_image_size, scan_images,
-                                    split_files, training_dataset, validation_dataset)
+from keras_sr.data.pipeline import (PipelineConfig, count_batches, hr_crop_dataset, min_image_size,
+                                    scan_images, split_files, training_dataset, validation_dataset)
 from keras_sr.data.samples import sample_files
 from keras_sr.errors import KerasSRError, UsageError
 from keras_sr.evaluation.metrics import psnr_metric
@@ -34,6 +34,7 @@ from keras_sr.inference import SUPPORTED_SCALES, check_compatibility
 from keras_sr.models import ModelInfo, border, build_model, get_architecture, save_with_info
 from keras_sr.training.callbacks import curve_plot_callback, plot_curves, read_log
 from keras_sr.training.config import TrainConfig
+from keras_sr.training.losses import pixel_loss
 
 
 def _write_json(path: Path, obj) -> None:
@@ -113,6 +114,9 @@ def _initial_model(cfg: TrainConfig, channels: int):
     from keras_sr.models.loading import load_model
 
     init = load_model(cfg.init)
+    if cfg.arch in ("srgan", "srresnet") and init.sr_info.scale and init.sr_info.scale != cfg.factor:
+        raise UsageError(f"--init model is x{init.sr_info.scale}; {cfg.arch} x{cfg.factor} needs a "
+                         f"x{cfg.factor} model")
     check_compatibility(init.sr_info, scale=cfg.factor, degradation=cfg.degradation)
     source = {layer.name: layer for layer in init.layers}
     copied, weighted = 0, 0
@@ -136,6 +140,26 @@ def _initial_model(cfg: TrainConfig, channels: int):
     return model
 
 
+def _gan(cfg: TrainConfig, generator, channels: int, lr):
+    """SRGAN around ``generator`` with a fresh discriminator, compiled, built (both optimizers)."""
+    from keras_sr.models import discriminator
+    from keras_sr.training.gan import SRGAN
+    from keras_sr.training.losses import VGGContentLoss
+
+    k = keras()
+    if not cfg.init:
+        print("Warning: training srgan from scratch; the paper starts from a trained SRResNet "
+              "(--init <srresnet run>)", file=sys.stderr)
+    content = (VGGContentLoss(cfg.vgg_layer, cfg.vgg_weights, cfg.vgg19_weights) if cfg.content == "vgg"
+               else pixel_loss(cfg.loss))
+    gan = SRGAN(generator, discriminator(channels), content, cfg.adv_weight, scale=cfg.factor,
+                device_augment=cfg.augment_on == "device")
+    gan.compile(g_optimizer=k.optimizers.Adam(learning_rate=lr, beta_1=0.9),
+                d_optimizer=k.optimizers.Adam(learning_rate=lr, beta_1=0.9))
+    gan.build_all(max(4, cfg.patch_size // cfg.factor))
+    return gan
+
+
 def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto",
           command: str | None = None) -> dict:
     """Run (or resume) training; return the record written to ``record.json``."""
@@ -150,7 +174,7 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
     files = scan_images(files, min_size=min_size)
     if not files:
         raise KerasSRError(f"no usable training images in {', '.join(map(str, cfg.data or ['built-in samples']))}"
-                           f" (need PNG/JPEG/BMP of at least {min_size}x{min_size} px)")
+                           f" (need readable images of at least {min_size}x{min_size} px)")
     train_files, val_files = split_files(files, cfg.val_fraction, cfg.seed)
     out, resuming = _prepare_out(cfg, overwrite)
     _write_json(out / "config.json", cfg.to_dict())
@@ -178,19 +202,24 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
     if cfg.schedule == "cosine":
         total = cfg.epochs * (steps if cfg.patch_mode == "random" else count_batches(train_ds))
         lr = k.optimizers.schedules.CosineDecay(cfg.lr, decay_steps=max(1, total), alpha=0.01)
-    model.compile(optimizer=k.optimizers.Adam(learning_rate=lr),
-                  loss=k.losses.MeanSquaredError() if cfg.loss == "mse" else k.losses.MeanAbsoluteError(),
-                  metrics=[psnr_metric])
     log_path, best_path = out / "log.csv", out / "best.keras"
-    checkpoint = k.callbacks.ModelCheckpoint(best_path, monitor="val_psnr", mode="max",
-                                             save_best_only=True)
     previous = read_log(log_path) if resuming else []
-    if previous and all("val_psnr" in r for r in previous):
-        checkpoint.best = max(r["val_psnr"] for r in previous)
+    callbacks = [k.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=True)]
+    if cfg.arch == "srgan":
+        fit_model = _gan(cfg, model, channels, lr)
+        if cfg.augment_on == "device":
+            train_ds = hr_crop_dataset(train_files, pcfg)
+    else:
+        fit_model = model
+        model.compile(optimizer=k.optimizers.Adam(learning_rate=lr), loss=pixel_loss(cfg.loss),
+                      metrics=[psnr_metric])
+        checkpoint = k.callbacks.ModelCheckpoint(best_path, monitor="val_psnr", mode="max",
+                                                 save_best_only=True)
+        if previous and all("val_psnr" in r for r in previous):
+            checkpoint.best = max(r["val_psnr"] for r in previous)
+        callbacks.append(checkpoint)
     title = f"{cfg.arch} x{cfg.factor} {cfg.degradation}"
-    callbacks = [
-        k.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=True),
-        checkpoint,
+    callbacks += [
         k.callbacks.CSVLogger(str(log_path), append=True),
         curve_plot_callback(log_path, out / "curves.png", title),
         k.callbacks.TerminateOnNaN(),
@@ -200,12 +229,13 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2  # one line per epoch in logs
     t0 = time.time()
-    model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs,
+    fit_model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs,
               steps_per_epoch=steps if cfg.patch_mode == "random" else None,
               callbacks=callbacks, verbose=verbose)
     wall = time.time() - t0
     rows = read_log(log_path)
-    if not rows or not np.isfinite(rows[-1].get("loss", np.nan)):
+    loss_key = "g_loss" if cfg.arch == "srgan" else "loss"
+    if not rows or not np.isfinite(rows[-1].get(loss_key, np.nan)):
         raise KerasSRError("training diverged (non-finite loss); try a lower --lr")
     if best_path.exists():
         model.set_weights(k.saving.load_model(best_path, compile=False).get_weights())
@@ -236,6 +266,8 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
     result = evaluate(model, val_files, cfg.factor, protocol=proto, name=cfg.arch)
     record["validation"] = result.to_dict()
     save_with_info(model, out / "model.keras", info)
+    if cfg.arch == "srgan":  # the generator alone, for upscale/export
+        save_with_info(model, out / "generator.keras", info)
     _write_json(out / "record.json", record)
     plot_curves(log_path, out / "curves.png", title)
     if best_path.exists():

@@ -1,0 +1,110 @@
+"""SRGAN trained through ``Model.fit`` with a custom ``train_step``.
+
+``compile(g_optimizer, d_optimizer)`` passes the generator's optimizer to Keras (so LR
+schedules and callbacks act on it) and keeps the discriminator's beside it; both are built
+before ``fit`` so ``BackupAndRestore`` checkpoints and restores both. Losses are Keras loss
+objects, divided by the replica count before the gradients (correct under
+``tf.distribute``). Data: ``(lr, hr)`` float batches, or with ``device_augment=True`` uint8 HR
+crops that are flipped/rotated, degraded (bicubic) and scaled inside the compiled step.
+"""
+
+from __future__ import annotations
+
+from keras_sr._backend import keras, tf
+
+_k = keras()
+
+
+@_k.saving.register_keras_serializable(package="keras_sr")
+class SRGAN(_k.Model):
+    """Generator + discriminator; ``call`` runs the generator (RGB in [0, 1])."""
+
+    def __init__(self, generator, discriminator, content_loss=None, adversarial_weight: float = 1e-3,
+                 pixel_weight: float = 0.0, scale: int = 4, device_augment: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.generator = generator
+        self.discriminator = discriminator
+        self.content_loss = content_loss or _k.losses.MeanSquaredError()
+        self.adversarial_weight = adversarial_weight
+        self.pixel_weight = pixel_weight
+        self.scale = scale
+        self.device_augment = device_augment
+        names = ("g_loss", "d_loss", "content_loss", "adversarial_loss", "d_real", "d_fake", "psnr", "ssim")
+        self.trackers = {n: _k.metrics.Mean(name=n) for n in names}
+
+    def compile(self, g_optimizer, d_optimizer, **kwargs):
+        super().compile(optimizer=g_optimizer, **kwargs)
+        self.d_optimizer = d_optimizer
+        self.bce = _k.losses.BinaryCrossentropy(from_logits=True)
+        self.mse = _k.losses.MeanSquaredError()
+
+    def build_all(self, lr_size: int = 24):
+        """Build both networks and both optimizers (needed before fit/restore)."""
+        import numpy as np
+
+        x = np.zeros((1, lr_size, lr_size, self.generator.input_shape[-1]), np.float32)
+        self.discriminator(self.generator(x))
+        self.build(x.shape)
+        self.optimizer.build(self.generator.trainable_variables)
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def call(self, x, training=False):
+        return self.generator(x, training=training)
+
+    def _pairs(self, data):
+        t = tf()
+        if not self.device_augment:
+            return data
+        hr = t.cast(data, t.float32) / 255.0
+        hr = t.image.rot90(hr, k=t.random.uniform([], 0, 4, dtype=t.int32))
+        hr = t.image.random_flip_left_right(hr)
+        size = t.shape(hr)[1:3] // self.scale
+        lr = t.image.resize(hr, size, method="bicubic", antialias=True)
+        lr = t.clip_by_value(t.round(lr * 255.0), 0.0, 255.0) / 255.0
+        return lr, hr
+
+    def train_step(self, data):
+        t = tf()
+        lr, hr = self._pairs(data)
+        replicas = t.distribute.get_strategy().num_replicas_in_sync
+        batch = t.shape(hr)[0]
+        with t.GradientTape() as tape:
+            sr = self.generator(lr, training=True)
+            real = self.discriminator(hr, training=True)
+            fake = self.discriminator(sr, training=True)
+            d_loss = self.bce(t.ones_like(real), real) + self.bce(t.zeros_like(fake), fake)
+            scaled = d_loss / replicas  # per-replica mean -> summed across replicas = global mean
+        grads = tape.gradient(scaled, self.discriminator.trainable_variables)
+        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables))
+        with t.GradientTape() as tape:
+            sr = self.generator(lr, training=True)
+            fake = self.discriminator(sr, training=False)
+            content = self.content_loss(hr, sr)
+            adversarial = self.bce(t.ones_like(fake), fake)
+            g_loss = content + self.adversarial_weight * adversarial
+            if self.pixel_weight:
+                g_loss += self.pixel_weight * self.mse(hr, sr)
+            scaled = g_loss / replicas
+        grads = tape.gradient(scaled, self.generator.trainable_variables)
+        self.optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
+        values = {"g_loss": g_loss, "d_loss": d_loss, "content_loss": content, "adversarial_loss": adversarial,
+                  "d_real": t.reduce_mean(t.sigmoid(real)), "d_fake": t.reduce_mean(t.sigmoid(fake))}
+        for name, v in values.items():
+            self.trackers[name].update_state(v, sample_weight=batch)
+        return {n: self.trackers[n].result() for n in values}
+
+    def test_step(self, data):
+        t = tf()
+        lr, hr = data  # validation data are always (lr, hr) pairs
+        sr = t.clip_by_value(self.generator(lr, training=False), 0.0, 1.0)
+        self.trackers["psnr"].update_state(t.image.psnr(hr, sr, max_val=1.0))
+        self.trackers["ssim"].update_state(t.image.ssim(hr, sr, max_val=1.0))
+        return {n: self.trackers[n].result() for n in ("psnr", "ssim")}
+
+    def get_config(self):
+        return {**super().get_config(), "adversarial_weight": self.adversarial_weight,
+                "pixel_weight": self.pixel_weight, "scale": self.scale}

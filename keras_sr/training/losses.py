@@ -1,0 +1,52 @@
+"""Training losses as Keras loss objects (they reduce correctly under distribution strategies).
+
+Conventions: ``y_true``/``y_pred`` are RGB (or Y) in [0, 1], ``[N, H, W, C]``.
+"""
+
+from __future__ import annotations
+
+from keras_sr._backend import keras
+
+_k = keras()
+
+
+@_k.saving.register_keras_serializable(package="keras_sr")
+class VGGContentLoss(_k.losses.Loss):
+    """MSE between VGG feature maps of the HR and SR images (SRGAN's content loss).
+
+    ``layer``: VGG16 layer (default ``conv5_3``, post-ReLU; SRGAN's "VGG54" is VGG19
+    ``block5_conv4``, available with ``vgg19_weights``). ``rescale``: features are multiplied
+    by it before the MSE (SRGAN: 1/12.75, so the loss is comparable to pixel MSE).
+    """
+
+    def __init__(self, layer: str = "conv5_3", weights: str | None = None, vgg19_weights: str | None = None,
+                 rescale: float = 1 / 12.75, name: str = "vgg_content", **kwargs):
+        super().__init__(name=name, **kwargs)
+        from keras_sr.evaluation.lpips import vgg16_features, vgg19_features
+
+        self.layer, self.weights, self.vgg19_weights, self.rescale = layer, weights, vgg19_weights, rescale
+        if vgg19_weights:
+            self.features = vgg19_features(vgg19_weights, layer if layer.startswith("block") else "block5_conv4")
+        else:
+            self.features = vgg16_features(layer, weights)
+
+    def call(self, y_true, y_pred):
+        ops = _k.ops
+        a = self.features(ops.clip(y_true, 0.0, 1.0)) * self.rescale
+        b = self.features(ops.clip(y_pred, 0.0, 1.0)) * self.rescale
+        return ops.mean(ops.square(a - b), axis=[1, 2, 3])
+
+    def get_config(self):
+        return {**super().get_config(), "layer": self.layer, "weights": self.weights,
+                "vgg19_weights": self.vgg19_weights, "rescale": self.rescale}
+
+
+def pixel_loss(kind: str = "mse"):
+    """``mse`` or ``l1`` as a Keras loss object."""
+    from keras_sr.errors import UsageError
+
+    if kind == "mse":
+        return _k.losses.MeanSquaredError()
+    if kind in ("l1", "mae"):
+        return _k.losses.MeanAbsoluteError()
+    raise UsageError(f"unknown pixel loss {kind!r} (mse or l1)")

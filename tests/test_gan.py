@@ -1,0 +1,129 @@
+"""SRResNet / discriminator builders and SRGAN through fit() (small instances)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from keras_sr.models import discriminator, srresnet
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4, 6, 8])
+def test_generator_scales_and_sizes(scale):
+    g = srresnet(scale, blocks=1, filters=8)
+    for h, w in [(7, 9), (12, 5)]:
+        assert g.predict(np.zeros((1, h, w, 3), np.float32), verbose=0).shape == (1, h * scale, w * scale, 3)
+    assert not any(l.__class__.__name__ == "Lambda" for l in g.layers)
+
+
+def test_paper_generator_size_and_discriminator_any_crop():
+    assert srresnet(4).count_params() == 1_554_883
+    d = discriminator(filters=8, dense=16)
+    for size in [(48, 48), (40, 72), (96, 96)]:
+        assert d.predict(np.zeros((2, *size, 3), np.float32), verbose=0).shape == (2, 1)
+
+
+@pytest.fixture()
+def small_gan():
+    import keras
+
+    from keras_sr.training.gan import SRGAN
+
+    keras.utils.set_random_seed(0)
+    gan = SRGAN(srresnet(2, blocks=1, filters=8), discriminator(filters=4, dense=8), scale=2)
+    gan.compile(g_optimizer=keras.optimizers.Adam(1e-3), d_optimizer=keras.optimizers.Adam(1e-3))
+    gan.build_all(8)
+    return gan
+
+
+def _data(n=8, size=16):
+    rng = np.random.default_rng(0)
+    hr = rng.random((n, size, size, 3), dtype=np.float32)
+    lr = hr.reshape(n, size // 2, 2, size // 2, 2, 3).mean(axis=(2, 4))
+    return lr, hr
+
+
+def test_one_epoch_finite_losses_and_both_networks_learn(small_gan):
+    lr, hr = _data()
+    g0 = [w.copy() for w in small_gan.generator.get_weights()]
+    d0 = [w.copy() for w in small_gan.discriminator.get_weights()]
+    hist = small_gan.fit(lr, hr, batch_size=4, epochs=1, validation_data=(lr, hr), verbose=0).history
+    for key in ("g_loss", "d_loss", "content_loss", "adversarial_loss", "val_psnr", "val_ssim"):
+        assert np.isfinite(hist[key][0]), key
+    assert any(not np.allclose(a, b) for a, b in zip(g0, small_gan.generator.get_weights()))
+    assert any(not np.allclose(a, b) for a, b in zip(d0, small_gan.discriminator.get_weights()))
+    assert int(small_gan.optimizer.iterations) == int(small_gan.d_optimizer.iterations) == 2
+
+
+def test_backup_restores_both_optimizers(small_gan, tmp_path):
+    import keras
+
+    from keras_sr.training.gan import SRGAN
+
+    lr, hr = _data()
+    backup = keras.callbacks.BackupAndRestore(str(tmp_path / "backup"), delete_checkpoint=False)
+    small_gan.fit(lr, hr, batch_size=4, epochs=2, verbose=0, callbacks=[backup])
+    fresh = SRGAN(srresnet(2, blocks=1, filters=8), discriminator(filters=4, dense=8), scale=2)
+    fresh.compile(g_optimizer=keras.optimizers.Adam(1e-3), d_optimizer=keras.optimizers.Adam(1e-3))
+    fresh.build_all(8)
+    restore = keras.callbacks.BackupAndRestore(str(tmp_path / "backup"))
+    restore.set_model(fresh)
+    restore.on_train_begin()
+    assert int(fresh.optimizer.iterations) == int(fresh.d_optimizer.iterations) == 4
+    for a, b in zip(fresh.discriminator.get_weights(), small_gan.discriminator.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(fresh.d_optimizer.variables, small_gan.d_optimizer.variables):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert fresh._initial_epoch == 2
+
+
+def test_device_augmentation_matches_pipeline_shapes_and_ranges(small_gan):
+    import tensorflow as tf
+
+    small_gan.device_augment = True
+    hr_u8 = np.random.default_rng(1).integers(0, 256, (4, 16, 16, 3), dtype=np.uint8)
+    lr, hr = small_gan._pairs(tf.constant(hr_u8))
+    assert lr.shape == (4, 8, 8, 3) and hr.shape == (4, 16, 16, 3)
+    assert lr.dtype == hr.dtype == tf.float32
+    assert 0.0 <= float(tf.reduce_min(lr)) and float(tf.reduce_max(lr)) <= 1.0
+    np.testing.assert_allclose(np.asarray(lr) * 255, np.round(np.asarray(lr) * 255), atol=1e-3)  # 8-bit LR
+    assert sorted(np.unique(np.asarray(hr) * 255).round().astype(int))[:3] == sorted(np.unique(hr_u8))[:3]
+
+
+def test_content_loss_from_local_vgg_and_bad_file(shared_path, tmp_path):
+    from keras_sr.errors import KerasSRError
+    from keras_sr.training.losses import VGGContentLoss
+
+    loss = VGGContentLoss("conv2_2", str(shared_path("weights", "perceptual", "lpips_vgg16_v0.1.npz")))
+    a = np.random.default_rng(0).random((2, 32, 32, 3), dtype=np.float32)
+    assert float(loss(a, a)) == pytest.approx(0.0, abs=1e-9) and float(loss(a, a[::-1])) > 0
+    bad = tmp_path / "vgg.npz"
+    arrays = {f"features/{n}/{p}": np.zeros((3, 3, 3, 8) if p == "kernel" else (8,), np.float32)
+              for n in ("conv1_1", "conv1_2") for p in ("kernel", "bias")}
+    np.savez(bad, **arrays, **{"content/imagenet_mean": np.zeros(3, np.float32),
+                               "content/imagenet_std": np.ones(3, np.float32)})
+    with pytest.raises(KerasSRError, match="expects"):
+        VGGContentLoss("conv1_2", str(bad))
+
+
+def test_cli_srresnet_then_srgan_and_generator_reload(tmp_path, tiny_data):
+    from click.testing import CliRunner
+
+    import keras_sr
+    from keras_sr.cli.main import main
+
+    common = ["--factor", "2", "--data", str(tiny_data), "--blocks", "1", "--filters", "8", "--epochs", "1",
+              "--steps-per-epoch", "2", "--batch-size", "4", "--patch-size", "32"]
+    r = CliRunner().invoke(main, ["train", "srresnet", *common, "--out", str(tmp_path / "pre")])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(main, ["train", "srgan", *common, "--content", "pixel", "--augment-on", "device",
+                                  "--init", str(tmp_path / "pre"), "--out", str(tmp_path / "gan")])
+    assert r.exit_code == 0, r.output
+    g = keras_sr.load_model(tmp_path / "gan" / "generator.keras")
+    x = np.random.default_rng(0).random((1, 10, 12, 3), dtype=np.float32)
+    again = keras_sr.load_model(tmp_path / "gan" / "generator.keras")
+    np.testing.assert_array_equal(g.predict(x, verbose=0), again.predict(x, verbose=0))
+    assert g.sr_info.architecture == "srgan" and g.sr_info.color_space == "rgb"
+    r = CliRunner().invoke(main, ["train", "srgan", *common[:2], "--factor", "4", *common[4:],
+                                  "--init", str(tmp_path / "pre"), "--out", str(tmp_path / "bad")])
+    assert r.exit_code == 2 and "--init model is x2" in r.stderr
