@@ -23,4 +23,17 @@ def upscale(image, model, factor=None):
     return _upscale(image, model, factor)
 
 
-__all__ = ["__version__", "load_model", "upscale"]
+def upscale_image(image, model="fsrcnn-x2", factor=None, tile=None, max_memory_mb=1024.0, progress=None):
+    """Upscale a photo (path or PIL image) -> PIL image with its ICC profile and EXIF kept.
+
+    ``progress(done_tiles, total_tiles)`` is called as tiles finish (for GUIs).
+    """
+    from keras_sr.data.photo import open_photo, to_pil
+    from keras_sr.inference import Upscaler
+
+    photo = open_photo(image)
+    up = Upscaler(model, factor, tile=tile, max_memory_mb=max_memory_mb, progress=progress)
+    return to_pil(photo, up(photo.pixels))
+
+
+__all__ = ["__version__", "load_model", "upscale", "upscale_image"]

@@ -147,19 +147,33 @@ def train(arch, factor, data, epochs, batch_size, lr, degradation, color_space, 
 @click.option("--tile", type=click.IntRange(8, None), help="LR tile size in px (default: from --max-memory).")
 @click.option("--max-memory", type=click.FloatRange(16, None), default=1024, show_default=True,
               help="Activation memory budget per tile, MB.")
+@click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True, help="JPEG/WebP quality.")
+@click.option("--max-pixels", type=int, help="Raise Pillow's decompression-bomb limit to this many pixels.")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
-def upscale(inputs, output, model, factor, tile, max_memory, overwrite):
-    """Upscale photos: INPUT... (files or folders) -> OUTPUT."""
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
+def upscale(inputs, output, model, factor, tile, max_memory, quality, max_pixels, overwrite, as_json):
+    """Upscale photos: INPUT... (files or folders) -> OUTPUT (a file, or a folder).
+
+    Into a folder, existing outputs are skipped (a killed run resumes); unreadable files are
+    reported and skipped. ICC profiles and EXIF are kept.
+    """
     from keras_sr.inference.batch import upscale_files
 
-    ok, failed = upscale_files(inputs, output, model, factor=factor, overwrite=overwrite, tile=tile,
-                               max_memory_mb=max_memory)
-    for path in ok:
-        click.echo(f"wrote {path}")
-    if failed:
-        for src, msg in failed:
+    summary = upscale_files(inputs, output, model, factor=factor, overwrite=overwrite, tile=tile,
+                            max_memory_mb=max_memory, quality=quality, max_pixels=max_pixels)
+    if as_json:
+        click.echo(json.dumps(summary.to_dict(), indent=2))
+    elif len(summary.failed) == 1 and not summary.written and not summary.skipped:
+        raise _Fail(summary.failed[0][1], 1)  # a single failing image: just its one-line error
+    else:
+        for path in summary.written:
+            click.echo(f"wrote {path}")
+        for src, msg in summary.failed:
             click.echo(f"Error: {msg}", err=True)
-        raise _Fail(f"{len(failed)} of {len(ok) + len(failed)} images failed", 1)
+        click.echo(f"{len(summary.written)} written, {len(summary.skipped)} skipped (exist), "
+                   f"{len(summary.failed)} failed in {summary.seconds:.1f} s", err=True)
+    if summary.failed:
+        raise _Fail(f"{len(summary.failed)} of {len(summary.written) + len(summary.failed)} images failed", 1)
 
 
 def _dataset_options(f):

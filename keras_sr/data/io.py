@@ -76,8 +76,11 @@ def image_size(path) -> tuple[int, int]:
         raise ImageReadError(f"not a readable image: {path}") from None
 
 
-def write_image(path, image: np.ndarray, overwrite: bool = False, quality: int = 95) -> Path:
-    """Write ``image`` (uint8/uint16 ``[H,W]``, ``[H,W,3]`` or ``[H,W,4]``) atomically."""
+def write_image(path, image: np.ndarray, overwrite: bool = False, quality: int = 95,
+                icc_profile: bytes | None = None, exif: bytes | None = None) -> Path:
+    """Write ``image`` (uint8/uint16 ``[H,W]``, ``[H,W,3]`` or ``[H,W,4]``) atomically
+    (temporary file + rename), optionally with an ICC profile and EXIF. 16-bit grayscale
+    stays 16-bit in PNG/TIFF; 16-bit colour is written as 8-bit (Pillow limitation)."""
     Image, _ = _pil()
     path = Path(path)
     if path.exists() and not overwrite:
@@ -92,7 +95,10 @@ def write_image(path, image: np.ndarray, overwrite: bool = False, quality: int =
         raise KerasSRError(f"unknown output image format {path.suffix!r}: {path}")
     arr = np.asarray(image)
     if arr.dtype == np.uint16:
-        pil = Image.fromarray(arr) if arr.ndim == 2 else Image.fromarray((arr >> 8).astype(np.uint8))
+        if arr.ndim == 2 and fmt in ("PNG", "TIFF"):
+            pil = Image.fromarray(arr)
+        else:
+            pil = Image.fromarray(np.round(arr / 257.0).astype(np.uint8))
     else:
         pil = Image.fromarray(arr.astype(np.uint8))
     if fmt == "JPEG" and pil.mode == "RGBA":
@@ -102,6 +108,10 @@ def write_image(path, image: np.ndarray, overwrite: bool = False, quality: int =
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
         os.close(fd)
         kwargs = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+        if icc_profile and fmt in ("JPEG", "PNG", "TIFF", "WEBP"):
+            kwargs["icc_profile"] = icc_profile
+        if exif and fmt in ("JPEG", "PNG", "TIFF", "WEBP"):
+            kwargs["exif"] = exif
         pil.save(tmp, format=fmt, **kwargs)
         os.replace(tmp, path)
     except OSError as exc:

@@ -1,21 +1,38 @@
 """Upscale image files: inputs are checked and outputs planned before any model work.
 
-Outputs are written atomically and never replace existing files unless ``overwrite``;
-an unreadable input is reported and skipped, the others continue.
+Outputs are written atomically (temporary file + rename) with the input's ICC profile and
+EXIF; nothing is overwritten unless ``overwrite``. Writing into a folder skips outputs that
+already exist, so a killed batch resumes where it stopped. An unreadable input (or a failed
+write, e.g. a full disk) is reported and skipped; the others continue.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from keras_sr.data.io import list_images, read_image, write_image
-from keras_sr.errors import ImageReadError, KerasSRError
+from keras_sr.data.io import list_images
+from keras_sr.errors import KerasSRError
 
 
-def plan_outputs(inputs, output, overwrite: bool = False) -> list[tuple[Path, Path]]:
-    """(input file, output file) pairs; raise before any work when something is wrong."""
+@dataclass
+class BatchSummary:
+    written: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)  # outputs that already existed
+    failed: list = field(default_factory=list)  # (input, message)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {"written": [str(p) for p in self.written], "skipped": [str(p) for p in self.skipped],
+                "failed": [{"input": str(i), "error": m} for i, m in self.failed],
+                "seconds": round(self.seconds, 2)}
+
+
+def plan_outputs(inputs, output, overwrite: bool = False):
+    """((input, output) pairs to run, outputs skipped); raise before any work when wrong."""
     inputs = [Path(p) for p in inputs]
     for p in inputs:
         if not p.exists():
@@ -28,9 +45,8 @@ def plan_outputs(inputs, output, overwrite: bool = False) -> list[tuple[Path, Pa
     if to_folder:
         if output.exists() and not output.is_dir():
             raise KerasSRError(f"several inputs need an output folder, but {output} is a file")
-        if not output.exists():
-            if not output.parent.is_dir():
-                raise KerasSRError(f"output folder's parent does not exist: {output.parent}")
+        if not output.exists() and not output.parent.is_dir():
+            raise KerasSRError(f"output folder's parent does not exist: {output.parent}")
         pairs = [(f, output / f.name) for f in files]
         names = [t.name for _, t in pairs]
         dup = {n for n in names if names.count(n) > 1}
@@ -43,35 +59,51 @@ def plan_outputs(inputs, output, overwrite: bool = False) -> list[tuple[Path, Pa
         raise KerasSRError(f"output folder is not writable: {folder}")
     if not to_folder and not folder.is_dir():
         raise KerasSRError(f"output folder does not exist: {folder}")
+    for src, target in pairs:
+        if target.exists() and src.resolve() == target.resolve():
+            raise KerasSRError(f"input and output are the same file: {src}")
+    skipped = []
     if not overwrite:
-        for _, target in pairs:
-            if target.exists():
-                raise KerasSRError(f"output exists (use --overwrite to replace it): {target}")
-    return pairs
+        existing = [t for _, t in pairs if t.exists()]
+        if existing and not to_folder:
+            raise KerasSRError(f"output exists (use --overwrite to replace it): {existing[0]}")
+        skipped = existing
+        pairs = [(s, t) for s, t in pairs if not t.exists()]
+    return pairs, skipped
 
 
 def upscale_files(inputs, output, model, factor=None, overwrite: bool = False, progress=None,
-                  tile: int | None = None, max_memory_mb: float = 1024.0):
-    """Upscale files to ``output``; return (written paths, [(input, error message)])."""
+                  tile: int | None = None, max_memory_mb: float = 1024.0, quality: int = 95,
+                  max_pixels: int | None = None) -> BatchSummary:
+    """Upscale files to ``output`` (a file, or a folder for several inputs)."""
+    from keras_sr.data.photo import open_photo, save_photo
     from keras_sr.inference import Upscaler
 
-    pairs = plan_outputs(inputs, output, overwrite)
+    t0 = time.time()
+    pairs, skipped = plan_outputs(inputs, output, overwrite)
+    summary = BatchSummary(skipped=skipped)
+    if not pairs:
+        return summary
     upscaler = Upscaler(model, factor, tile=tile, max_memory_mb=max_memory_mb)
-    if len(pairs) > 1:
+    if len(pairs) > 1 or Path(output).is_dir() or len(list(inputs)) > 1:
         Path(output).mkdir(exist_ok=True)
-    ok, failed = [], []
     show = sys.stderr.isatty() if progress is None else progress
-    iterator = pairs
-    if show and len(pairs) > 1:
+    bar = None
+    if show:
         from tqdm import tqdm
 
-        iterator = tqdm(pairs, desc="upscale", unit="img")
-    for src, target in iterator:
+        bar = tqdm(total=len(pairs), desc="upscale", unit="img", file=sys.stderr)
+        upscaler.progress = lambda i, n: bar.set_postfix_str(f"tile {i}/{n}")
+    for src, target in pairs:
         try:
-            image = read_image(src)
-        except ImageReadError as exc:
-            failed.append((src, str(exc)))
-            continue
-        result = upscaler(image)
-        ok.append(write_image(target, result, overwrite=overwrite))
-    return ok, failed
+            photo = open_photo(src, max_pixels=max_pixels)
+            result = upscaler(photo.pixels)
+            summary.written.append(save_photo(target, photo, result, overwrite=overwrite, quality=quality))
+        except KerasSRError as exc:
+            summary.failed.append((src, str(exc)))
+        if bar:
+            bar.update(1)
+    if bar:
+        bar.close()
+    summary.seconds = time.time() - t0
+    return summary
