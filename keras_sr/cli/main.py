@@ -95,6 +95,8 @@ def main():
 @click.option("--vgg-weights", type=click.Path(), help="lpips_vgg16_v0.1.npz for the VGG16 content loss.")
 @click.option("--vgg-layer", help="VGG16 layer of the content loss (conv5_3).")
 @click.option("--vgg19-weights", type=click.Path(), help="keras.applications VGG19 weight file (optional).")
+@click.option("--strategy", type=click.Choice(["default", "mirrored", "multiworker", "tpu"]),
+              help="tf.distribute strategy (multiworker reads TF_CONFIG).")
 @click.option("--augment-on", type=click.Choice(["pipeline", "device"]),
               help="srgan: flips/rotations/degradation in tf.data (pipeline) or in the train step (device).")
 @click.option("--out", "-o", type=click.Path(), help="Run folder (default runs/<arch>_x<factor>_<degradation>).")
@@ -104,7 +106,7 @@ def main():
 @click.option("--overwrite", is_flag=True, help="Replace a finished run in --out.")
 def train(arch, factor, data, epochs, batch_size, lr, degradation, color_space, patch_size,
           steps_per_epoch, schedule, val_fraction, loss, blocks, filters, content, adv_weight, vgg_weights,
-          vgg_layer, vgg19_weights, augment_on, out, init, recipe, seed, overwrite):
+          vgg_layer, vgg19_weights, strategy, augment_on, out, init, recipe, seed, overwrite):
     """Train ARCH (srcnn, srcnn-915, srcnn-955, srcnn-deep, fsrcnn, fsrcnn-s, espcn, srresnet,
     srgan) with fit().
 
@@ -124,6 +126,7 @@ def train(arch, factor, data, epochs, batch_size, lr, degradation, color_space, 
                               schedule=schedule, val_fraction=val_fraction, init=init, seed=seed,
                               loss=loss, content=content, adv_weight=adv_weight, vgg_weights=vgg_weights,
                               vgg_layer=vgg_layer, vgg19_weights=vgg19_weights, augment_on=augment_on,
+                              strategy=strategy,
                               arch_kwargs={k: v for k, v in (("blocks", blocks), ("filters", filters))
                                            if v is not None})
     cfg.out = out or f"runs/{cfg.arch}_x{cfg.factor}_{cfg.degradation}"
@@ -132,6 +135,9 @@ def train(arch, factor, data, epochs, batch_size, lr, degradation, color_space, 
     record = run(cfg, overwrite=overwrite, command="keras-sr " + " ".join(sys.argv[1:]))
     mean = record["validation"]["mean"]
     click.echo(f"Saved {Path(cfg.out) / 'model.keras'}")
+    if "model_psnr" not in mean:
+        click.echo(f"Validation PSNR on held-out patches: {mean.get('val_psnr_patches')}")
+        return
     click.echo(f"Validation ({len(record['validation']['rows'])} images, x{cfg.factor}, Y PSNR/SSIM): "
                f"model {mean['model_psnr']:.2f} dB / {mean['model_ssim']:.4f}, "
                f"bicubic {mean['bicubic_psnr']:.2f} dB / {mean['bicubic_ssim']:.4f} "
@@ -362,6 +368,21 @@ def bench(model, sizes, modes, runs, threads, as_json):
     result = run(model, sizes=size_list, modes=[m.strip() for m in modes.split(",")], runs=runs,
                  threads=threads, progress=lambda m: click.echo(m, err=True))
     click.echo(json.dumps(result, indent=2) if as_json else format_bench(result))
+
+
+@main.command()
+@click.argument("data", nargs=-1, required=True, type=click.Path())
+@click.option("--out", "-o", required=True, type=click.Path(), help="Shard folder.")
+@click.option("--shard-size", type=click.FloatRange(0.1, None), default=64, show_default=True, help="MB per shard.")
+@click.option("--factor", "-f", type=int, callback=_check_factor, help="Record the factor the shards are for.")
+@click.option("--overwrite", is_flag=True)
+def prepare(data, out, shard_size, factor, overwrite):
+    """Decode, validate and write images into TFRecord shards with a manifest."""
+    from keras_sr.data.shards import prepare as run
+
+    manifest = run(data, out, shard_mb=shard_size, factor=factor, overwrite=overwrite)
+    click.echo(f"{manifest['count']} images in {len(manifest['shards'])} shard(s) -> {out} "
+               f"({len(manifest['skipped'])} skipped)")
 
 
 @main.command("models")

@@ -199,10 +199,30 @@ class _Pairs:
         return t.data.Dataset.from_tensor_slices(t.reshape(patches, [-1, p, p, img_u8.shape[-1]]))
 
 
+@dataclass
+class Shards:
+    """A TFRecord shard folder as a pipeline source (see :mod:`keras_sr.data.shards`);
+    ``val_every`` > 0 holds out every n-th record, ``validation`` selects that part."""
+
+    folder: str
+    count: int
+    val_every: int = 0
+    validation: bool = False
+    min_size: int = 0
+
+    def __len__(self) -> int:
+        return self.count
+
+
 def _images(files, cfg: PipelineConfig):
     t = tf()
-    ds = t.data.Dataset.from_tensor_slices([str(f) for f in files])
-    ds = ds.map(_load_fn(cfg.color_space), num_parallel_calls=t.data.AUTOTUNE)
+    if isinstance(files, Shards):
+        from keras_sr.data.shards import shard_images
+
+        ds = shard_images(files.folder, cfg.color_space, files.min_size, files.val_every, files.validation)
+    else:
+        ds = t.data.Dataset.from_tensor_slices([str(f) for f in files])
+        ds = ds.map(_load_fn(cfg.color_space), num_parallel_calls=t.data.AUTOTUNE)
     return ds.cache() if cfg.cache else ds
 
 

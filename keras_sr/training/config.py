@@ -53,6 +53,7 @@ class TrainConfig:
     vgg_layer: str = "conv5_3"
     vgg_weights: str | None = None
     vgg19_weights: str | None = None
+    strategy: str = "default"  # default, mirrored, multiworker, tpu
     augment_on: str = "pipeline"  # or "device" (GAN: flips/rot90/degradation inside the step)
     val_fraction: float = 0.1
     seed: int = 0

@@ -25,8 +25,10 @@ from keras_sr._backend import keras, tf
 from keras_sr.data.color import COLOR_SPACES
 from keras_sr.data.degradations import get_degradation
 from keras_sr.data.io import list_images, sha256_file
-from keras_sr.data.pipeline import (PipelineConfig, count_batches, hr_crop_dataset, min_image_size,
-                                    scan_images, split_files, training_dataset, validation_dataset)
+from keras_sr.data.pipeline import (PipelineConfig, Shards, count_batches, hr_crop_dataset,
+                                    min_image_size, scan_images, split_files, training_dataset,
+                                    validation_dataset)
+from keras_sr.data.shards import is_shard_folder, read_manifest
 from keras_sr.data.samples import sample_files
 from keras_sr.errors import KerasSRError, UsageError
 from keras_sr.evaluation.metrics import psnr_metric
@@ -140,6 +142,41 @@ def _initial_model(cfg: TrainConfig, channels: int):
     return model
 
 
+def get_strategy(name: str):
+    """A ``tf.distribute`` strategy by name (``multiworker`` reads ``TF_CONFIG``)."""
+    t = tf()
+    if name == "default":
+        return t.distribute.get_strategy()
+    if name == "mirrored":
+        return t.distribute.MirroredStrategy()
+    if name == "multiworker":
+        import os
+
+        try:
+            json.loads(os.environ.get("TF_CONFIG", "{}"))
+        except ValueError as exc:
+            raise UsageError(f"malformed TF_CONFIG: {exc}") from None
+        return t.distribute.MultiWorkerMirroredStrategy()
+    if name == "tpu":
+        try:
+            resolver = t.distribute.cluster_resolver.TPUClusterResolver()
+            t.config.experimental_connect_to_cluster(resolver)
+            t.tpu.experimental.initialize_tpu_system(resolver)
+        except (ValueError, RuntimeError) as exc:
+            raise KerasSRError(f"no TPU available: {str(exc).splitlines()[0]}") from None
+        return t.distribute.TPUStrategy(resolver)
+    raise UsageError(f"unknown strategy {name!r} (default, mirrored, multiworker, tpu)")
+
+
+def _data_entry(cfg, train_files, manifest) -> dict:
+    if manifest is not None:
+        return {"source": f"TFRecord shards {cfg.data[0]}", "count": manifest["count"],
+                "file_list_sha256": manifest["file_list_sha256"],
+                "files": [{"name": e["name"], "sha256": e["sha256"]} for e in manifest["files"]]}
+    entry = data_record(train_files)
+    return entry if cfg.data else dict(entry, source="built-in scikit-image samples")
+
+
 def _gan(cfg: TrainConfig, generator, channels: int, lr):
     """SRGAN around ``generator`` with a fresh discriminator, compiled, built (both optimizers)."""
     from keras_sr.models import discriminator
@@ -166,22 +203,36 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
     _check_config(cfg)
     k = keras()
     spec = get_architecture(cfg.arch)
-    sources = cfg.data or None
-    files = list_images(cfg.data) if sources else sample_files()
-    if not files:
-        raise KerasSRError(f"no image files in {', '.join(map(str, cfg.data))}")
     min_size = min_image_size(cfg.patch_size, cfg.factor, cfg.patch_mode)
-    files = scan_images(files, min_size=min_size)
-    if not files:
-        raise KerasSRError(f"no usable training images in {', '.join(map(str, cfg.data or ['built-in samples']))}"
-                           f" (need readable images of at least {min_size}x{min_size} px)")
-    train_files, val_files = split_files(files, cfg.val_fraction, cfg.seed)
+    manifest = None
+    if len(cfg.data) == 1 and is_shard_folder(cfg.data[0]):
+        manifest = read_manifest(cfg.data[0], cfg.factor)
+        usable = [e for e in manifest["files"] if min(e["height"], e["width"]) >= min_size]
+        if not usable:
+            raise KerasSRError(f"no shard image is at least {min_size}x{min_size} px")
+        every = max(2, int(round(1 / cfg.val_fraction))) if cfg.val_fraction > 0 else 0
+        train_files = Shards(cfg.data[0], len(usable), every, False, min_size)
+        val_files = Shards(cfg.data[0], len(usable), every, True, min_size) if every else train_files
+    else:
+        files = list_images(cfg.data) if cfg.data else sample_files()
+        if not files:
+            raise KerasSRError(f"no image files in {', '.join(map(str, cfg.data))}")
+        files = scan_images(files, min_size=min_size)
+        if not files:
+            raise KerasSRError(f"no usable training images in {', '.join(map(str, cfg.data or ['built-in samples']))}"
+                               f" (need readable images of at least {min_size}x{min_size} px)")
+        train_files, val_files = split_files(files, cfg.val_fraction, cfg.seed)
     out, resuming = _prepare_out(cfg, overwrite)
     _write_json(out / "config.json", cfg.to_dict())
 
     k.utils.set_random_seed(cfg.seed)
     channels = 3 if cfg.color_space == "rgb" else 1
-    model = _initial_model(cfg, channels)
+    strategy = get_strategy(cfg.strategy)
+    if cfg.batch_size % strategy.num_replicas_in_sync:
+        raise UsageError(f"global batch {cfg.batch_size} is not divisible by the "
+                         f"{strategy.num_replicas_in_sync} replicas of --strategy {cfg.strategy}")
+    with strategy.scope():
+        model = _initial_model(cfg, channels)
     label_border = border(model) if spec.input_mode == "pre-upsampled" else 0
     pcfg = PipelineConfig(scale=cfg.factor, patch_size=cfg.patch_size, label_border=label_border,
                           degradation=cfg.degradation, color_space=cfg.color_space,
@@ -193,7 +244,10 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
     if cfg.patch_mode == "random" and steps is None:
         from keras_sr.data.io import image_size
 
-        pixels = sum(np.prod(image_size(f)) for f in train_files)
+        if manifest is not None:
+            pixels = sum(e["height"] * e["width"] for e in manifest["files"]) * (1 - 1 / max(train_files.val_every, 1e9))
+        else:
+            pixels = sum(np.prod(image_size(f)) for f in train_files)
         steps = max(1, int(pixels // (cfg.patch_size**2 * cfg.batch_size)))
     if cfg.patch_mode == "sliding" and count_batches(train_ds) == 0:
         raise KerasSRError("the training images give no sliding-window patches")
@@ -206,13 +260,15 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
     previous = read_log(log_path) if resuming else []
     callbacks = [k.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=True)]
     if cfg.arch == "srgan":
-        fit_model = _gan(cfg, model, channels, lr)
+        with strategy.scope():
+            fit_model = _gan(cfg, model, channels, lr)
         if cfg.augment_on == "device":
             train_ds = hr_crop_dataset(train_files, pcfg)
     else:
         fit_model = model
-        model.compile(optimizer=k.optimizers.Adam(learning_rate=lr), loss=pixel_loss(cfg.loss),
-                      metrics=[psnr_metric])
+        with strategy.scope():
+            model.compile(optimizer=k.optimizers.Adam(learning_rate=lr), loss=pixel_loss(cfg.loss),
+                          metrics=[psnr_metric])
         checkpoint = k.callbacks.ModelCheckpoint(best_path, monitor="val_psnr", mode="max",
                                                  save_best_only=True)
         if previous and all("val_psnr" in r for r in previous):
@@ -245,9 +301,10 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
         "versions": versions(),
         "seed": cfg.seed,
         "degradation": cfg.degradation,
-        "data": data_record(train_files) if cfg.data else
-        dict(data_record(train_files), source="built-in scikit-image samples"),
-        "validation_files": [{"name": Path(f).name, "sha256": sha256_file(f)} for f in val_files],
+        "data": _data_entry(cfg, train_files, manifest),
+        "validation_files": [] if manifest else [{"name": Path(f).name, "sha256": sha256_file(f)}
+                                                  for f in val_files],
+        "strategy": {"name": cfg.strategy, "replicas": strategy.num_replicas_in_sync},
         "params": int(model.count_params()),
         "steps_per_epoch": steps,
         "epochs_completed": len(rows),
@@ -263,8 +320,11 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
     proto = Protocol("training-val", cfg.color_space if cfg.color_space != "rgb" else "y-bt601",
                      cfg.degradation, modcrop=True, shave=None, quantize_lr=True,
                      quantize_upscaled=False, output_rounding="round")
-    result = evaluate(model, val_files, cfg.factor, protocol=proto, name=cfg.arch)
-    record["validation"] = result.to_dict()
+    if manifest is None:
+        result = evaluate(model, val_files, cfg.factor, protocol=proto, name=cfg.arch)
+        record["validation"] = result.to_dict()
+    else:  # shards: the last epoch's validation metrics (patches of held-out records)
+        record["validation"] = {"mean": {"val_psnr_patches": rows[-1].get("val_psnr")}, "rows": []}
     save_with_info(model, out / "model.keras", info)
     if cfg.arch == "srgan":  # the generator alone, for upscale/export
         save_with_info(model, out / "generator.keras", info)
