@@ -97,6 +97,9 @@ def main():
 @click.option("--vgg19-weights", type=click.Path(), help="keras.applications VGG19 weight file (optional).")
 @click.option("--strategy", type=click.Choice(["default", "mirrored", "multiworker", "tpu"]),
               help="tf.distribute strategy (multiworker reads TF_CONFIG).")
+@click.option("--mixed-precision", is_flag=True, default=None, help="mixed_float16 (GPUs).")
+@click.option("--track", multiple=True, type=click.Choice(["tensorboard", "mlflow", "none"]),
+              help="Experiment tracking besides log.csv (default tensorboard when installed).")
 @click.option("--augment-on", type=click.Choice(["pipeline", "device"]),
               help="srgan: flips/rotations/degradation in tf.data (pipeline) or in the train step (device).")
 @click.option("--out", "-o", type=click.Path(), help="Run folder (default runs/<arch>_x<factor>_<degradation>).")
@@ -106,7 +109,8 @@ def main():
 @click.option("--overwrite", is_flag=True, help="Replace a finished run in --out.")
 def train(arch, factor, data, epochs, batch_size, lr, degradation, color_space, patch_size,
           steps_per_epoch, schedule, val_fraction, loss, blocks, filters, content, adv_weight, vgg_weights,
-          vgg_layer, vgg19_weights, strategy, augment_on, out, init, recipe, seed, overwrite):
+          vgg_layer, vgg19_weights, strategy, mixed_precision, track, augment_on, out, init, recipe, seed,
+          overwrite):
     """Train ARCH (srcnn, srcnn-915, srcnn-955, srcnn-deep, fsrcnn, fsrcnn-s, espcn, srresnet,
     srgan) with fit().
 
@@ -126,7 +130,7 @@ def train(arch, factor, data, epochs, batch_size, lr, degradation, color_space, 
                               schedule=schedule, val_fraction=val_fraction, init=init, seed=seed,
                               loss=loss, content=content, adv_weight=adv_weight, vgg_weights=vgg_weights,
                               vgg_layer=vgg_layer, vgg19_weights=vgg19_weights, augment_on=augment_on,
-                              strategy=strategy,
+                              strategy=strategy, mixed_precision=mixed_precision, track=list(track),
                               arch_kwargs={k: v for k, v in (("blocks", blocks), ("filters", filters))
                                            if v is not None})
     cfg.out = out or f"runs/{cfg.arch}_x{cfg.factor}_{cfg.degradation}"

@@ -54,6 +54,8 @@ class TrainConfig:
     vgg_weights: str | None = None
     vgg19_weights: str | None = None
     strategy: str = "default"  # default, mirrored, multiworker, tpu
+    mixed_precision: bool = False  # mixed_float16 (GPUs)
+    track: list = field(default_factory=lambda: ["tensorboard"])  # tensorboard, mlflow, none
     augment_on: str = "pipeline"  # or "device" (GAN: flips/rot90/degradation inside the step)
     val_fraction: float = 0.1
     seed: int = 0

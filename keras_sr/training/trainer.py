@@ -168,6 +168,46 @@ def get_strategy(name: str):
     raise UsageError(f"unknown strategy {name!r} (default, mirrored, multiworker, tpu)")
 
 
+def _trackers(cfg: TrainConfig, out: Path) -> list:
+    """TensorBoard (default, when installed) and/or MLflow callbacks; CSV is always written."""
+    import importlib.util
+
+    k = keras()
+    callbacks = []
+    for name in cfg.track:
+        if name == "tensorboard":
+            if importlib.util.find_spec("tensorboard") is None:
+                print("Note: TensorBoard is not installed; logging to log.csv only "
+                      "(pip install tensorboard, or --track none)", file=sys.stderr)
+                continue
+            callbacks.append(k.callbacks.TensorBoard(str(out / "tensorboard")))
+        elif name == "mlflow":
+            if importlib.util.find_spec("mlflow") is None:
+                raise UsageError("--track mlflow needs the mlflow package (pip install mlflow)")
+            callbacks.append(_mlflow_callback(cfg, out))
+        elif name != "none":
+            raise UsageError(f"unknown tracker {name!r} (tensorboard, mlflow, none)")
+    return callbacks
+
+
+def _mlflow_callback(cfg: TrainConfig, out: Path):
+    import mlflow
+
+    class MLflowLogger(keras().callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            mlflow.set_tracking_uri(f"file://{(out / 'mlruns').resolve()}")
+            mlflow.start_run(run_name=out.name)
+            mlflow.log_params({k: str(v) for k, v in cfg.to_dict().items()})
+
+        def on_epoch_end(self, epoch, logs=None):
+            mlflow.log_metrics({k: float(v) for k, v in (logs or {}).items()}, step=epoch)
+
+        def on_train_end(self, logs=None):
+            mlflow.end_run()
+
+    return MLflowLogger()
+
+
 def _data_entry(cfg, train_files, manifest) -> dict:
     if manifest is not None:
         return {"source": f"TFRecord shards {cfg.data[0]}", "count": manifest["count"],
@@ -226,6 +266,8 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
     _write_json(out / "config.json", cfg.to_dict())
 
     k.utils.set_random_seed(cfg.seed)
+    if cfg.mixed_precision:
+        k.mixed_precision.set_global_policy("mixed_float16")
     channels = 3 if cfg.color_space == "rgb" else 1
     strategy = get_strategy(cfg.strategy)
     if cfg.batch_size % strategy.num_replicas_in_sync:
@@ -277,6 +319,7 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
     title = f"{cfg.arch} x{cfg.factor} {cfg.degradation}"
     callbacks += [
         k.callbacks.CSVLogger(str(log_path), append=True),
+        *_trackers(cfg, out),
         curve_plot_callback(log_path, out / "curves.png", title),
         k.callbacks.TerminateOnNaN(),
     ]
