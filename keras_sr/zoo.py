@@ -61,6 +61,8 @@ def zoo_path(name: str) -> Path:
     return path
 
 
+DEFAULT_MODEL = "fsrcnn-x2"
+
 PUBLISHED = {  # Set5 / Set14 PSNR (Y, paper protocol) of each architecture's paper
     ("fsrcnn", 2): (37.00, 32.63), ("fsrcnn", 3): (33.06, 29.37), ("fsrcnn", 4): (30.72, 27.61),
     ("espcn", 3): (33.13, 29.49), ("espcn", 4): (30.90, 27.73),

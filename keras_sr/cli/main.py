@@ -152,7 +152,8 @@ def train(arch, factor, data, epochs, batch_size, lr, degradation, color_space, 
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
 @click.option("--output", "-o", required=True, type=click.Path(),
               help="Output file (one input) or folder (several inputs / a folder).")
-@click.option("--model", "-m", required=True, help="Model: .keras file, run folder or .h5 weights.")
+@click.option("--model", "-m", default="fsrcnn-x2", show_default=True,
+              help="Model: zoo name, .keras file, run folder or .h5 weights.")
 @factor_option
 @click.option("--tile", type=click.IntRange(8, None), help="LR tile size in px (default: from --max-memory).")
 @click.option("--max-memory", type=click.FloatRange(16, None), default=1024, show_default=True,
@@ -304,7 +305,8 @@ def samples(output):
 @click.option("--overwrite", is_flag=True, help="Replace an existing export folder.")
 def export(model, modes, saved_model, out, input_size, calibration, int8_io, parity_data, tolerance,
            overwrite):
-    """Export MODEL (.keras file or run folder) to SavedModel + TFLite with a parity check."""
+    """Export MODEL (zoo name, .keras file or run folder; default: the default shipped model)
+    to SavedModel + TFLite with a parity check."""
     import os
 
     from keras_sr.export import MODES, TOLERANCES, ExportConfig
@@ -312,7 +314,11 @@ def export(model, modes, saved_model, out, input_size, calibration, int8_io, par
     from keras_sr.export.exporter import format_parity
 
     if model is None:
-        raise click.UsageError("give the model to export (no shipped default model yet)")
+        from keras_sr.zoo import DEFAULT_MODEL, cards
+
+        if DEFAULT_MODEL not in cards():
+            raise KerasSRError(f"no MODEL given and the default shipped model {DEFAULT_MODEL} is not installed")
+        model = DEFAULT_MODEL
     mode_list = [m.strip() for m in (modes or ("" if saved_model else "fp32")).split(",") if m.strip()]
     for m in mode_list:
         if m not in MODES:
