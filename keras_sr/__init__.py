@@ -23,7 +23,7 @@ def upscale(image, model, factor=None):
     return _upscale(image, model, factor)
 
 
-def upscale_image(image, model="fsrcnn-x2", factor=None, tile=None, max_memory_mb=1024.0, progress=None):
+def upscale_image(image, model="fsrcnn-x2", factor=None, tile=None, max_memory_mb=256.0, progress=None):
     """Upscale a photo (path or PIL image) -> PIL image with its ICC profile and EXIF kept.
 
     ``progress(done_tiles, total_tiles)`` is called as tiles finish (for GUIs).

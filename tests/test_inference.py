@@ -71,12 +71,14 @@ def test_tiled_equals_untiled(arch, kwargs, tile):
     model.set_weights([rng.normal(0, 1 / np.sqrt(np.prod(w.shape[:-1])) if w.ndim > 1 else 0.05,
                                   w.shape).astype(np.float32) for w in model.get_weights()])
     model.sr_info = ModelInfo(arch, scale, input_mode=mode)
-    image = rng.integers(0, 256, (45, 38, 3), dtype=np.uint8)
+    image = rng.random((45, 38, 3), dtype=np.float32)  # float in -> float out: no rounding
     whole = Upscaler(model, scale, tile=1000)
     tiled = Upscaler(model, scale, tile=tile)
-    a = whole._process_color(image.astype(np.float32) / 255)
-    b = tiled._process_color(image.astype(np.float32) / 255)
+    a, b = whole(image), tiled(image)
+    assert a.shape == b.shape == (45 * scale, 38 * scale, 3)
     assert np.abs(a - b).max() <= 1e-4
+    rgba = (rng.random((31, 27, 4)) * 255).astype(np.uint8)
+    assert np.abs(whole(rgba).astype(int) - tiled(rgba).astype(int)).max() <= 1
 
 
 def test_tile_size_from_memory_budget_and_progress():

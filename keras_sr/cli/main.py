@@ -156,7 +156,7 @@ def train(arch, factor, data, epochs, batch_size, lr, degradation, color_space, 
               help="Model: zoo name, .keras file, run folder or .h5 weights.")
 @factor_option
 @click.option("--tile", type=click.IntRange(8, None), help="LR tile size in px (default: from --max-memory).")
-@click.option("--max-memory", type=click.FloatRange(16, None), default=1024, show_default=True,
+@click.option("--max-memory", type=click.FloatRange(16, None), default=256, show_default=True,
               help="Activation memory budget per tile, MB.")
 @click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True, help="JPEG/WebP quality.")
 @click.option("--max-pixels", type=int, help="Raise Pillow's decompression-bomb limit to this many pixels.")

@@ -88,7 +88,7 @@ class StagedUpscaler:
 
     # -- tiling ------------------------------------------------------------------------------
     tile = None  # LR tile side (px); None = from max_memory_mb
-    max_memory_mb = 1024.0
+    max_memory_mb = 256.0
     progress = None  # callable(done_tiles, total_tiles)
 
     def context(self) -> int:
@@ -100,11 +100,12 @@ class StagedUpscaler:
             a = rng.random((n, n, self.channels), dtype=np.float32)
             b = a.copy()
             b[n // 2, n // 2] += 0.5
-            diff = np.abs(self._sr_untiled(a) - self._sr_untiled(b)).max(axis=-1)
+            diff = np.abs(self.sr_channels(a) - self.sr_channels(b)).max(axis=-1)
             ys, xs = np.nonzero(diff > 1e-7)
             centre = (n // 2 + 0.5) * self.scale
             radius_hr = max(np.abs(ys + 0.5 - centre).max(), np.abs(xs + 0.5 - centre).max()) if ys.size else 0
-            self._context = int(np.ceil(radius_hr / self.scale)) + 1
+            # +1 safety; at least the polyphase chroma/alpha interpolation's reach (2 px) + 1
+            self._context = max(int(np.ceil(radius_hr / self.scale)) + 1, 3)
         return self._context
 
     def bytes_per_lr_pixel(self) -> float:
@@ -120,30 +121,7 @@ class StagedUpscaler:
         return max(16, side - 2 * self.context())
 
     def sr_channels(self, lr: np.ndarray) -> np.ndarray:
-        """Model-space channels ``[h, w, C]`` -> SR ``[s*h, s*w, C]`` (not clipped), tiled when
-        the image is larger than one tile. Tiles carry :meth:`context` pixels of real
-        neighbourhood on every inner side, which is cropped away after the model, so the
-        result equals the untiled one (float rounding aside); image borders are padded
-        exactly as without tiling."""
-        h, w = lr.shape[:2]
-        t = self.tile_size()
-        if h <= t and w <= t:
-            return self._sr_untiled(lr)
-        c, s = self.context(), self.scale
-        out = np.zeros((h * s, w * s, lr.shape[2]), np.float32)
-        boxes = [(y, x) for y in range(0, h, t) for x in range(0, w, t)]
-        for i, (y, x) in enumerate(boxes):
-            y0, x0 = max(0, y - c), max(0, x - c)
-            y1, x1 = min(h, y + t + c), min(w, x + t + c)
-            sr = self._sr_untiled(lr[y0:y1, x0:x1])
-            ty, tx = min(t, h - y), min(t, w - x)
-            out[y * s:(y + ty) * s, x * s:(x + tx) * s] = \
-                sr[(y - y0) * s:(y - y0 + ty) * s, (x - x0) * s:(x - x0 + tx) * s]
-            if self.progress:
-                self.progress(i + 1, len(boxes))
-        return out
-
-    def _sr_untiled(self, lr: np.ndarray) -> np.ndarray:
+        """Model-space channels ``[h, w, C]`` in [0, 1] -> SR ``[s*h, s*w, C]`` (not clipped)."""
         size = (lr.shape[0] * self.scale, lr.shape[1] * self.scale)
         if self.info.input_mode == "pre-upsampled":
             return self.run_model(self.pre_upscale(lr))
@@ -159,20 +137,42 @@ class StagedUpscaler:
             raise KerasSRError(f"expected an image [H,W], [H,W,3] or [H,W,4], got shape {image.shape}")
         dtype = image.dtype
         peak = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(dtype, 1.0)
+        h, w = image.shape[:2]
+        s, t = self.scale, self.tile_size()
+        if h <= t and w <= t:
+            return self._finish(self._whole(image, peak), dtype, peak)
+        # Tiles carry `context` px of real neighbourhood on every inner side; it is cropped away
+        # after processing, so the result equals the untiled one (image borders are padded as
+        # without tiling). Only one tile is ever held in float: memory is bounded by the tile.
+        c = self.context()
+        out = np.empty((h * s, w * s) + image.shape[2:], dtype)
+        boxes = [(y, x) for y in range(0, h, t) for x in range(0, w, t)]
+        for i, (y, x) in enumerate(boxes):
+            y0, x0 = max(0, y - c), max(0, x - c)
+            y1, x1 = min(h, y + t + c), min(w, x + t + c)
+            sr = self._whole(image[y0:y1, x0:x1], peak)
+            ty, tx = min(t, h - y), min(t, w - x)
+            out[y * s:(y + ty) * s, x * s:(x + tx) * s] = self._finish(
+                sr[(y - y0) * s:(y - y0 + ty) * s, (x - x0) * s:(x - x0 + tx) * s], dtype, peak)
+            if self.progress:
+                self.progress(i + 1, len(boxes))
+        return out
+
+    def _whole(self, image: np.ndarray, peak: float) -> np.ndarray:
+        """One untiled image (or tile) -> float SR in [0, 1], same channel layout."""
         x = image.astype(np.float32) / peak
         if x.ndim == 2:
             x = x[..., None]
         alpha = x[..., 3:] if x.shape[2] == 4 else None
-        x = x[..., :3]
-        out = self._process_color(x)
+        out = self._process_color(x[..., :3])
         if alpha is not None:
             out = np.concatenate([out, np.asarray(interp.upscale(alpha[None], self.scale))[0]], axis=-1)
         out = np.clip(out, 0.0, 1.0)
-        if image.ndim == 2:
-            out = out[..., 0]
-        if peak == 1.0:
-            return out.astype(dtype)
-        return np.round(out * peak).astype(dtype)
+        return out[..., 0] if image.ndim == 2 else out
+
+    @staticmethod
+    def _finish(out: np.ndarray, dtype, peak: float) -> np.ndarray:
+        return out.astype(dtype) if peak == 1.0 else np.round(out * peak).astype(dtype)
 
     def _process_color(self, x: np.ndarray) -> np.ndarray:
         gray = x.shape[2] == 1
@@ -200,7 +200,7 @@ class Upscaler(StagedUpscaler):
     """
 
     def __init__(self, model, factor: int | None = None, tile: int | None = None,
-                 max_memory_mb: float = 1024.0, progress=None):
+                 max_memory_mb: float = 256.0, progress=None):
         self.tile, self.max_memory_mb, self.progress = tile, max_memory_mb, progress
         self.model = load_model(model)
         self.weight_shapes = [tuple(w.shape) for w in self.model.weights if len(w.shape) == 4]

@@ -73,7 +73,7 @@ def plan_outputs(inputs, output, overwrite: bool = False):
 
 
 def upscale_files(inputs, output, model, factor=None, overwrite: bool = False, progress=None,
-                  tile: int | None = None, max_memory_mb: float = 1024.0, quality: int = 95,
+                  tile: int | None = None, max_memory_mb: float = 256.0, quality: int = 95,
                   max_pixels: int | None = None) -> BatchSummary:
     """Upscale files to ``output`` (a file, or a folder for several inputs)."""
     from keras_sr.data.photo import open_photo, save_photo
