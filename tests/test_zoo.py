@@ -52,3 +52,30 @@ def test_models_command_lists_the_zoo(zoo):
 def test_unknown_name_lists_shipped(zoo):
     with pytest.raises(ModelLoadError, match="shipped: espcn-x3"):
         keras_sr.load_model("fsrcnn-x9")
+
+
+def _shipped():
+    import os
+
+    saved = os.environ.pop("KERAS_SR_ZOO_DIR", None)
+    try:
+        return cards()
+    finally:
+        if saved is not None:
+            os.environ["KERAS_SR_ZOO_DIR"] = saved
+
+
+@pytest.mark.parametrize("name", sorted(_shipped()) or ["(none shipped)"])
+def test_shipped_models_load_verify_and_reproduce_their_card(name, shared_path):
+    """From the installed package (CI installs a wheel): checksum, then Set5/Set14 within 0.02 dB."""
+    if name == "(none shipped)":
+        pytest.skip("no model is shipped yet")
+    from keras_sr.evaluation.evaluate import evaluate
+    from keras_sr.zoo import zoo_dir
+
+    card = cards()[name]
+    assert (zoo_dir() / card["file"]).stat().st_size <= 1 << 20
+    model = keras_sr.load_model(name)
+    for ds in ("Set5", "Set14"):
+        m = evaluate(model, shared_path("datasets", ds), card["scale"]).means()
+        assert abs(m["model_psnr"] - card["measured"][ds]["psnr"]) <= 0.02, (name, ds, m)
