@@ -36,8 +36,9 @@ ZOO = {
 }
 
 
-def command(name: str, runs: Path, data_root: Path) -> list[str]:
-    row = ZOO[name]
+def command(name: str, runs: Path, data_root: Path, multiplier: float = 1.0) -> list[str]:
+    row = dict(ZOO[name])
+    row["epochs"] = max(1, int(round(row["epochs"] * multiplier)))
     cmd = [sys.executable, "-m", "keras_sr.cli.main", "train", row["arch"], "--factor", str(row["factor"]),
            "--data", str(data_root / "T91"), "--data", str(data_root / "BSD200"),
            "--epochs", str(row["epochs"]), "--steps-per-epoch", str(row["steps"]),
@@ -54,6 +55,8 @@ def main() -> int:
     ap.add_argument("--runs", type=Path, default=Path(__file__).resolve().parents[2] / "runs")
     ap.add_argument("--data-root", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "datasets")
     ap.add_argument("--dry-run", action="store_true", help="print the commands only")
+    ap.add_argument("--epochs-multiplier", type=float, default=1.0,
+                    help="train longer (e.g. 4 on a bigger machine to close a shortfall)")
     args = ap.parse_args()
     names = list(ZOO) if args.names == ["all"] else args.names
     unknown = [n for n in names if n not in ZOO]
@@ -62,7 +65,7 @@ def main() -> int:
         return 2
     args.runs.mkdir(parents=True, exist_ok=True)
     for name in names:
-        cmd = command(name, args.runs, args.data_root)
+        cmd = command(name, args.runs, args.data_root, args.epochs_multiplier)
         print("$ " + " ".join(shlex.quote(c) for c in cmd), flush=True)
         if args.dry_run:
             continue
