@@ -346,7 +346,9 @@ def export(model, modes, saved_model, out, input_size, calibration, int8_io, par
     if parity_data is None and os.environ.get("KERAS_SR_DATA"):
         candidate = Path(os.environ["KERAS_SR_DATA"]) / "Set5"
         parity_data = str(candidate) if candidate.is_dir() else None
-    out = out or f"exports/{Path(str(model).rstrip('/')).stem}"
+    if out is None:
+        out = f"exports/{Path(str(model).rstrip('/')).stem}"
+        Path("exports").mkdir(exist_ok=True)
     cfg = ExportConfig(model=model, out=out, modes=mode_list, input_size=size, calibration=calibration,
                        int8_io=int8_io, tolerances=tol, parity_data=parity_data, overwrite=overwrite)
     try:
