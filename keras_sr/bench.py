@@ -37,10 +37,13 @@ def bench(model, sizes=(256, 512), modes=("fp32", "fp16", "dynamic", "int8"), ru
     from keras_sr.inference import Upscaler
 
     say = progress or (lambda m: None)
-    up = Upscaler(model)
     t = tf()
     if threads:
-        t.config.threading.set_intra_op_parallelism_threads(threads)
+        try:  # must happen before TensorFlow runs its first op
+            t.config.threading.set_intra_op_parallelism_threads(threads)
+        except RuntimeError:
+            say("note: TensorFlow is already initialised; Keras keeps its thread count")
+    up = Upscaler(model)
     tmp = None
     if export_dir is None:
         tmp = tempfile.TemporaryDirectory(prefix="keras_sr_bench_")
