@@ -1,6 +1,5 @@
 """Local multi-worker launcher and strategy selection."""
 
-import json
 import subprocess
 import sys
 import time

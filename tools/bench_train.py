@@ -24,7 +24,6 @@ def main() -> int:
     ap.add_argument("--batch-size", type=int)
     ap.add_argument("--augment-modes", action="store_true", help="srgan: steps/s with pipeline vs device augmentation")
     args = ap.parse_args()
-    import numpy as np
 
     from keras_sr._backend import keras
     from keras_sr.data.io import list_images

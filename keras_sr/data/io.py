@@ -122,6 +122,15 @@ def write_image(path, image: np.ndarray, overwrite: bool = False, quality: int =
     return path
 
 
+def atomic_write_text(path, text: str) -> Path:
+    """Write a text file via a temporary sibling and a rename: readers never see half a file."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.part")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+    return path
+
+
 def list_images(sources, recursive: bool = True) -> list[Path]:
     """Image files in the given files/folders, sorted; raise when a source is missing."""
     out: list[Path] = []

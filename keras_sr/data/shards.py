@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import warnings
 from pathlib import Path
 
@@ -34,7 +33,7 @@ def prepare(sources, out, shard_mb: float = 64.0, factor: int | None = None, ove
     from PIL import Image
 
     from keras_sr._backend import tf
-    from keras_sr.data.io import list_images, read_image, sha256_file
+    from keras_sr.data.io import atomic_write_text, list_images, read_image, sha256_file
 
     t = tf()
     files = list_images(sources)
@@ -100,9 +99,7 @@ def prepare(sources, out, shard_mb: float = 64.0, factor: int | None = None, ove
     manifest = {"format": "keras_sr-tfrecord-v1", "factor": factor, "count": len(entries),
                 "file_list_sha256": hashlib.sha256("\n".join(lines).encode()).hexdigest(),
                 "shards": shards, "files": entries, "skipped": skipped}
-    tmp = out / f".{MANIFEST}.part"
-    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
-    os.replace(tmp, out / MANIFEST)
+    atomic_write_text(out / MANIFEST, json.dumps(manifest, indent=2) + "\n")
     return manifest
 
 

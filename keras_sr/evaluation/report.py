@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_sr.data.io import atomic_write_text
 from keras_sr.errors import KerasSRError
 
 _FMT = {"psnr": "{:.2f}", "ssim": "{:.4f}", "mse": "{:.2f}", "lpips": "{:.4f}"}
@@ -48,12 +49,6 @@ def format_table(result) -> str:
     return "\n".join(lines)
 
 
-def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def write_report(result, folder, top: int = 4) -> dict:
     """Write ``per_image.csv``, ``summary.json``, ``summary.txt``, ``best_worst.png`` and
     ``gains_hist.png`` into ``folder``; return {name: path}."""
@@ -74,8 +69,8 @@ def write_report(result, folder, top: int = 4) -> dict:
     os.replace(tmp, csv_path)
     paths["csv"] = csv_path
     summary = {k: v for k, v in result.to_dict().items() if k != "rows"}
-    _atomic_text(folder / "summary.json", json.dumps(summary, indent=2) + "\n")
-    _atomic_text(folder / "summary.txt", format_table(result) + "\n")
+    atomic_write_text(folder / "summary.json", json.dumps(summary, indent=2) + "\n")
+    atomic_write_text(folder / "summary.txt", format_table(result) + "\n")
     paths["json"] = folder / "summary.json"
     paths["txt"] = folder / "summary.txt"
     if rows and "delta_psnr" in rows[0]:

@@ -13,11 +13,9 @@ Layout of an export folder::
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np

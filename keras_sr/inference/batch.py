@@ -32,7 +32,8 @@ class BatchSummary:
 
 
 def plan_outputs(inputs, output, overwrite: bool = False):
-    """((input, output) pairs to run, outputs skipped); raise before any work when wrong."""
+    """((input, output) pairs to run, outputs skipped, output is a folder); raise before any
+    work when something is wrong."""
     inputs = [Path(p) for p in inputs]
     for p in inputs:
         if not p.exists():
@@ -69,7 +70,7 @@ def plan_outputs(inputs, output, overwrite: bool = False):
             raise KerasSRError(f"output exists (use --overwrite to replace it): {existing[0]}")
         skipped = existing
         pairs = [(s, t) for s, t in pairs if not t.exists()]
-    return pairs, skipped
+    return pairs, skipped, to_folder
 
 
 def upscale_files(inputs, output, model, factor=None, overwrite: bool = False, progress=None,
@@ -80,12 +81,12 @@ def upscale_files(inputs, output, model, factor=None, overwrite: bool = False, p
     from keras_sr.inference import Upscaler
 
     t0 = time.time()
-    pairs, skipped = plan_outputs(inputs, output, overwrite)
+    pairs, skipped, to_folder = plan_outputs(inputs, output, overwrite)
     summary = BatchSummary(skipped=skipped)
     if not pairs:
         return summary
     upscaler = Upscaler(model, factor, tile=tile, max_memory_mb=max_memory_mb)
-    if len(pairs) > 1 or Path(output).is_dir() or len(list(inputs)) > 1:
+    if to_folder:
         Path(output).mkdir(exist_ok=True)
     show = sys.stderr.isatty() if progress is None else progress
     bar = None

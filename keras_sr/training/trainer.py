@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
 import shutil
 import sys
@@ -24,7 +23,7 @@ from keras_sr import __version__
 from keras_sr._backend import keras, tf
 from keras_sr.data.color import COLOR_SPACES
 from keras_sr.data.degradations import get_degradation
-from keras_sr.data.io import list_images, sha256_file
+from keras_sr.data.io import atomic_write_text, list_images, sha256_file
 from keras_sr.data.pipeline import (PipelineConfig, Shards, count_batches, hr_crop_dataset,
                                     min_image_size, scan_images, split_files, training_dataset,
                                     validation_dataset)
@@ -40,9 +39,7 @@ from keras_sr.training.losses import pixel_loss
 
 
 def _write_json(path: Path, obj) -> None:
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(obj, indent=2, default=str) + "\n")
 
 
 def data_record(files) -> dict:
