@@ -259,6 +259,10 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
             raise KerasSRError(f"no usable training images in {', '.join(map(str, cfg.data or ['built-in samples']))}"
                                f" (need readable images of at least {min_size}x{min_size} px)")
         train_files, val_files = split_files(files, cfg.val_fraction, cfg.seed)
+    strategy = get_strategy(cfg.strategy)
+    if cfg.batch_size % strategy.num_replicas_in_sync:
+        raise UsageError(f"global batch {cfg.batch_size} is not divisible by the "
+                         f"{strategy.num_replicas_in_sync} replicas of --strategy {cfg.strategy}")
     out, resuming = _prepare_out(cfg, overwrite)
     _write_json(out / "config.json", cfg.to_dict())
 
@@ -266,10 +270,6 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
     if cfg.mixed_precision:
         k.mixed_precision.set_global_policy("mixed_float16")
     channels = 3 if cfg.color_space == "rgb" else 1
-    strategy = get_strategy(cfg.strategy)
-    if cfg.batch_size % strategy.num_replicas_in_sync:
-        raise UsageError(f"global batch {cfg.batch_size} is not divisible by the "
-                         f"{strategy.num_replicas_in_sync} replicas of --strategy {cfg.strategy}")
     with strategy.scope():
         model = _initial_model(cfg, channels)
     label_border = border(model) if spec.input_mode == "pre-upsampled" else 0
@@ -284,7 +284,8 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
         from keras_sr.data.io import image_size
 
         if manifest is not None:
-            pixels = sum(e["height"] * e["width"] for e in manifest["files"]) * (1 - 1 / max(train_files.val_every, 1e9))
+            held_out = 1 / train_files.val_every if train_files.val_every else 0.0
+            pixels = sum(e["height"] * e["width"] for e in manifest["files"]) * (1 - held_out)
         else:
             pixels = sum(np.prod(image_size(f)) for f in train_files)
         steps = max(1, int(pixels // (cfg.patch_size**2 * cfg.batch_size)))
