@@ -144,3 +144,23 @@ def test_export_bad_inputs(tmp_path, tiny_data):
     fake.write_text("not a flatbuffer")
     with pytest.raises(KerasSRError, match="not a TFLite file"):
         LiteUpscaler(fake)
+
+
+def test_bare_export_command_uses_the_default_shipped_model(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from keras_sr.cli.main import main
+    from keras_sr.zoo import DEFAULT_MODEL, cards
+
+    if DEFAULT_MODEL not in cards():
+        pytest.skip("the default model is not shipped")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("KERAS_SR_DATA", raising=False)
+    r = CliRunner().invoke(main, ["export", "--tflite"])
+    assert r.exit_code == 0, r.output
+    folder = tmp_path / "exports" / DEFAULT_MODEL
+    assert (folder / "model_fp32.tflite").exists() and (folder / "photo_fp32.tflite").exists()
+    meta = json.loads((folder / "metadata.json").read_text())
+    assert set(meta["files"]) == {"model_fp32.tflite", "photo_fp32.tflite"} and meta["scale"] == 2
+    r = CliRunner().invoke(main, ["export", "--tflite"])
+    assert r.exit_code == 1 and "exists" in r.stderr
