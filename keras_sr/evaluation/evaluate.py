@@ -107,7 +107,7 @@ def evaluate(model, data, scale: int, protocol: str | Protocol = "paper", progre
     if not files:
         raise KerasSRError(f"no images found in {data}")
     metric_names = tuple(m for m in METRICS if m in metric_names or m == "mse")
-    upscaler, result = None, None
+    upscaler = None
     label = name
     notes: list[str] = []
     leaked: list[str] = []
@@ -158,9 +158,11 @@ def evaluate(model, data, scale: int, protocol: str | Protocol = "paper", progre
         if min(h // scale, w // scale) < 1 or min(h, w) <= 2 * shave:
             raise KerasSRError(f"image {path.name} ({w}x{h}) is too small for x{scale} with a "
                                f"{shave}-px border shave")
-        rgb = None
+        # The full-RGB path (8-bit LR photo through the Upscaler) runs at most once per image.
+        needs_rgb = proto.color_space == "rgb" or lp is not None or (
+            upscaler is not None and not _fast_y(upscaler.info, proto, hr))
+        rgb = _rgb_outputs(upscaler, hr, deg, scale) if needs_rgb else None
         if proto.color_space == "rgb":  # score all three channels of the 8-bit RGB outputs
-            rgb = _rgb_outputs(upscaler, hr, deg, scale)
             ref = _as_rgb(hr)
             outputs = dict(rgb)
         else:
@@ -170,7 +172,7 @@ def evaluate(model, data, scale: int, protocol: str | Protocol = "paper", progre
             ref = hr_y[..., 0] * 255.0
             outputs = {"bicubic": proto.to_uint8_grid(up)[..., 0]}
             if upscaler is not None:
-                outputs["model"] = proto.to_uint8_grid(_model_y(upscaler, hr, np.asarray(lr), up, proto, scale))
+                outputs["model"] = proto.to_uint8_grid(_model_y(upscaler, hr, np.asarray(lr), up, proto, rgb))
         row = {"name": path.stem, "height": h, "width": w}
         for method, out in outputs.items():
             row[f"{method}_mse"] = metrics.mse(ref, out, shave=shave)
@@ -178,7 +180,6 @@ def evaluate(model, data, scale: int, protocol: str | Protocol = "paper", progre
             if "ssim" in metric_names:
                 row[f"{method}_ssim"] = metrics.ssim(ref, out, shave=shave)
         if lp is not None:
-            rgb = rgb or _rgb_outputs(upscaler, hr, deg, scale)
             hr_rgb = _as_rgb(hr) / 255.0
             for method, out in rgb.items():
                 row[f"{method}_lpips"] = float(lp(out / 255.0, hr_rgb))
@@ -228,19 +229,19 @@ def best_window(ref, base, sr, size: int = CROP) -> tuple[slice, slice]:
     return slice(i, i + size), slice(j, j + size)
 
 
-def _model_y(upscaler, hr, lr, up, proto: Protocol, scale: int) -> np.ndarray:
+def _fast_y(info, proto: Protocol, hr: np.ndarray) -> bool:
+    """Whether the model can run directly on the protocol's Y (exact paper path)."""
+    return info.color_space == proto.color_space or (hr.ndim == 2 and info.color_space != "rgb")
+
+
+def _model_y(upscaler, hr, lr, up, proto: Protocol, rgb: dict | None) -> np.ndarray:
     """The model's Y output ([H, W], [0, 1]) for one test image under ``proto``."""
     info = upscaler.info
-    if info.color_space == proto.color_space or (hr.ndim == 2 and info.color_space != "rgb"):
-        # Fast, exact path: the model works on the protocol's own Y.
+    if _fast_y(info, proto, hr):
         if info.input_mode == "pre-upsampled":
             return upscaler.run_model(up)[..., 0]
         return upscaler.run_model(lr)[..., 0]
-    # The model works in another colour space: run it on the 8-bit RGB LR photo.
-    deg = get_degradation(proto.degradation)
-    x = hr[..., None] if hr.ndim == 2 else hr
-    lr_img = np.asarray(deg.downscale(x.astype(np.float32) / 255.0, scale, quantize_output=True))
-    lr8 = np.round(lr_img * 255).astype(np.uint8)
-    out = upscaler(lr8[..., 0] if hr.ndim == 2 else lr8)
-    out = out[: hr.shape[0], : hr.shape[1]]
-    return y_of_uint8(out, proto.color_space) / 255.0
+    # The model works in another colour space: use its output on the 8-bit RGB LR photo
+    # (gray images: the gray value, channel 0 of the replicated output).
+    out = rgb["model"].astype(np.uint8)
+    return (out[..., 0] if hr.ndim == 2 else y_of_uint8(out, proto.color_space)) / 255.0
