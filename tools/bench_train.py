@@ -27,7 +27,8 @@ def main() -> int:
 
     from keras_sr._backend import keras
     from keras_sr.data.io import list_images
-    from keras_sr.data.pipeline import PipelineConfig, hr_crop_dataset, scan_images, training_dataset
+    from keras_sr.data.pipeline import (PipelineConfig, hr_crop_dataset, min_image_size, scan_images,
+                                        training_dataset)
     from keras_sr.data.samples import sample_files
     from keras_sr.evaluation.metrics import psnr_metric
     from keras_sr.models import border, build_model, get_architecture
@@ -38,7 +39,8 @@ def main() -> int:
     spec = get_architecture(args.arch)
     channels = 3 if cfg.color_space == "rgb" else 1
     model = build_model(args.arch, args.factor, channels=channels)
-    files = scan_images(list_images(args.data) if args.data else sample_files(), cfg.patch_size + 4 * args.factor)
+    files = scan_images(list_images(args.data) if args.data else sample_files(),
+                        min_image_size(cfg.patch_size, args.factor))
     pcfg = PipelineConfig(scale=args.factor, patch_size=cfg.patch_size,
                           label_border=border(model) if spec.input_mode == "pre-upsampled" else 0,
                           color_space=cfg.color_space, input_mode=spec.input_mode, batch_size=cfg.batch_size)

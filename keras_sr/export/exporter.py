@@ -75,10 +75,7 @@ class _Reference:
             x = np.asarray(rgb_to_ycbcr(x, self.info.color_space), np.float32)[..., :1]
         if self.info.input_mode == "pre-upsampled":
             x = self.up.pre_upscale(x)
-        b = self.up.border
-        if b:
-            x = np.pad(x, ((b, b), (b, b), (0, 0)), mode=self.info.pad_mode or "symmetric")
-        return x[None].astype(np.float32)
+        return self.up.model_batch(x)
 
     def hr_target(self, hr: np.ndarray) -> np.ndarray:
         """HR in the raw output's space (Y or RGB), 0..255."""

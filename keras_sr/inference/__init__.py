@@ -75,12 +75,17 @@ class StagedUpscaler:
         raise NotImplementedError
 
     # -- process ---------------------------------------------------------------------------
-    def run_model(self, x: np.ndarray) -> np.ndarray:
-        """Model on one float image ``[H, W, C]`` in [0, 1] (padded for 'valid' models)."""
+    def model_batch(self, x: np.ndarray) -> np.ndarray:
+        """Float image ``[H, W, C]`` -> the exact ``[1, H', W', C]`` tensor the model receives
+        (border-padded for 'valid' models)."""
         b = self.border
         if b:
             x = np.pad(x, ((b, b), (b, b), (0, 0)), mode=self.info.pad_mode or "symmetric")
-        return self._run(np.ascontiguousarray(x[None], np.float32))[0]
+        return np.ascontiguousarray(x[None], np.float32)
+
+    def run_model(self, x: np.ndarray) -> np.ndarray:
+        """Model on one float image ``[H, W, C]`` in [0, 1] (padded for 'valid' models)."""
+        return self._run(self.model_batch(x))[0]
 
     def pre_upscale(self, lr: np.ndarray) -> np.ndarray:
         """The interpolation a pre-upsampling model was trained on (``scale`` x)."""
