@@ -30,6 +30,7 @@ setup(
         "scipy>=1.10",
         "h5py>=3.8",
         "tqdm>=4.60",
+        "tifffile>=2022.8",
     ],
     extras_require={
         "cpu": ["tensorflow-cpu>=2.16,<3"],

@@ -123,3 +123,84 @@ def test_upscale_image_api_keeps_metadata(photo, model_file):
     calls = []
     out = keras_sr.upscale_image(im, model=str(model_file), tile=16, progress=lambda i, n: calls.append(n))
     assert out.size == (80, 60) and out.info.get("icc_profile") == icc and calls and calls[0] > 1
+
+
+def test_16bit_colour_round_trip(tmp_path, photo):
+    import tifffile
+
+    from keras_sr._backend import tf
+
+    rng = np.random.default_rng(3)
+    rgb16 = photo[:20, :24].astype(np.uint16) * 257 + rng.integers(0, 256, (20, 24, 3)).astype(np.uint16)
+    rgba16 = np.dstack([rgb16, np.full((20, 24), 40000, np.uint16)])
+    (tmp_path / "rgb16.png").write_bytes(tf().io.encode_png(rgb16).numpy())  # encoders independent of ours
+    tifffile.imwrite(tmp_path / "rgb16.tif", rgb16, photometric="rgb")
+    (tmp_path / "rgba16.png").write_bytes(tf().io.encode_png(rgba16).numpy())
+    Image.fromarray(photo[:20, :24]).save(tmp_path / "rgb8.png")
+    out = tmp_path / "out"
+    names = ("rgb16.png", "rgb16.tif", "rgba16.png", "rgb8.png")
+    r = up(*(tmp_path / n for n in names), "-o", out, "-m", "fsrcnn-x2")  # a trained model: real pictures
+    assert r.exit_code == 0, r.output
+    eight = np.asarray(Image.open(out / "rgb8.png")).astype(float)
+    png = tf().io.decode_png((out / "rgb16.png").read_bytes(), dtype=tf().uint16).numpy()
+    tif = tifffile.imread(out / "rgb16.tif")
+    rgba = tf().io.decode_png((out / "rgba16.png").read_bytes(), dtype=tf().uint16).numpy()
+    for arr in (png, tif, rgba[..., :3]):
+        assert arr.dtype == np.uint16 and arr.shape == (40, 48, 3)
+        assert np.any(arr % 257 != 0)  # 16-bit precision, not 8-bit values scaled up
+        assert np.abs(arr / 257.0 - eight).max() <= 2.5  # the same picture as the 8-bit run
+    assert np.abs(rgba[..., 3].astype(int) - 40000).max() <= 1
+
+
+def test_16bit_colour_keeps_orientation_and_icc(tmp_path, photo):
+    from PIL import ImageOps
+
+    from keras_sr.data.io import write_image
+    from keras_sr.data.photo import open_photo
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    rgb16 = photo[:12, :20].astype(np.uint16) * 257 + 7
+    write_image(tmp_path / "o.png", rgb16, icc_profile=icc, exif=exif.tobytes())
+    ph = open_photo(tmp_path / "o.png")
+    assert ph.pixels.dtype == np.uint16 and ph.pixels.shape == (20, 12, 3) and ph.icc_profile == icc
+    with Image.open(tmp_path / "o.png") as im:  # Pillow's own (8-bit) reading agrees after rotation
+        assert np.array_equal(ph.pixels >> 8, np.asarray(ImageOps.exif_transpose(im)))
+    assert Image.open(tmp_path / "o.png").getexif().get(0x0112) == 6
+    kept = Image.Exif()
+    kept.load(ph.exif)
+    assert kept.get(0x0112) == 1  # pixels are upright now
+
+
+def test_killed_batch_resumes(tmp_path, photo, model_file):
+    """A batch killed mid-way (SIGKILL) leaves only complete outputs; the same command then
+    writes the rest and skips what exists."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    for i in range(40):
+        Image.fromarray(np.roll(photo, i * 7, axis=1)).save(src / f"p{i:02d}.png")
+    cmd = [sys.executable, "-m", "keras_sr.cli.main", "upscale", str(src), "-o", str(out), "-m", str(model_file),
+           "--tile", "32"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(out.glob("p*.png"))) < 3 and proc.poll() is None:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    first = sorted(p.name for p in out.glob("p*.png"))
+    assert 3 <= len(first) < 40, f"kill came too late to test resuming ({len(first)} written)"
+    for p in out.glob("p*.png"):  # every file present is complete and readable
+        assert Image.open(p).size == (photo.shape[1] * 2, photo.shape[0] * 2)
+    r = subprocess.run(cmd + ["--json"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert sorted(p.split("/")[-1] for p in summary["skipped"]) == first
+    assert len(summary["written"]) == 40 - len(first)
+    assert sorted(p.name for p in out.glob("*")) == [f"p{i:02d}.png" for i in range(40)]  # no leftovers

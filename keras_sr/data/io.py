@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import struct
 import tempfile
+import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -79,8 +82,8 @@ def image_size(path) -> tuple[int, int]:
 def write_image(path, image: np.ndarray, overwrite: bool = False, quality: int = 95,
                 icc_profile: bytes | None = None, exif: bytes | None = None) -> Path:
     """Write ``image`` (uint8/uint16 ``[H,W]``, ``[H,W,3]`` or ``[H,W,4]``) atomically
-    (temporary file + rename), optionally with an ICC profile and EXIF. 16-bit grayscale
-    stays 16-bit in PNG/TIFF; 16-bit colour is written as 8-bit (Pillow limitation)."""
+    (temporary file + rename), optionally with an ICC profile and EXIF. 16-bit images stay
+    16-bit in PNG and TIFF (gray, RGB, RGBA) and are rounded to 8 bits for 8-bit formats."""
     Image, _ = _pil()
     path = Path(path)
     if path.exists() and not overwrite:
@@ -94,25 +97,31 @@ def write_image(path, image: np.ndarray, overwrite: bool = False, quality: int =
     if fmt is None:
         raise KerasSRError(f"unknown output image format {path.suffix!r}: {path}")
     arr = np.asarray(image)
-    if arr.dtype == np.uint16:
-        if arr.ndim == 2 and fmt in ("PNG", "TIFF"):
-            pil = Image.fromarray(arr)
+    deep_colour = arr.dtype == np.uint16 and arr.ndim == 3 and fmt in ("PNG", "TIFF")
+    pil = None
+    if not deep_colour:
+        if arr.dtype == np.uint16:
+            if arr.ndim == 2 and fmt in ("PNG", "TIFF"):
+                pil = Image.fromarray(arr)
+            else:  # 8-bit formats (JPEG, WebP, ...)
+                pil = Image.fromarray(np.round(arr / 257.0).astype(np.uint8))
         else:
-            pil = Image.fromarray(np.round(arr / 257.0).astype(np.uint8))
-    else:
-        pil = Image.fromarray(arr.astype(np.uint8))
-    if fmt == "JPEG" and pil.mode == "RGBA":
-        pil = pil.convert("RGB")
+            pil = Image.fromarray(arr.astype(np.uint8))
+        if fmt == "JPEG" and pil.mode == "RGBA":
+            pil = pil.convert("RGB")
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
         os.close(fd)
-        kwargs = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
-        if icc_profile and fmt in ("JPEG", "PNG", "TIFF", "WEBP"):
-            kwargs["icc_profile"] = icc_profile
-        if exif and fmt in ("JPEG", "PNG", "TIFF", "WEBP"):
-            kwargs["exif"] = exif
-        pil.save(tmp, format=fmt, **kwargs)
+        if deep_colour:
+            _write_deep_colour(tmp, arr, fmt, icc_profile, exif)
+        else:
+            kwargs = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+            if icc_profile and fmt in ("JPEG", "PNG", "TIFF", "WEBP"):
+                kwargs["icc_profile"] = icc_profile
+            if exif and fmt in ("JPEG", "PNG", "TIFF", "WEBP"):
+                kwargs["exif"] = exif
+            pil.save(tmp, format=fmt, **kwargs)
         os.replace(tmp, path)
     except OSError as exc:
         raise KerasSRError(f"cannot write {path}: {exc.strerror or exc}") from None
@@ -120,6 +129,64 @@ def write_image(path, image: np.ndarray, overwrite: bool = False, quality: int =
         if tmp and os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def _png_chunk(tag: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+
+
+def _write_deep_colour(path, arr: np.ndarray, fmt: str, icc_profile, exif) -> None:
+    """16-bit RGB(A), which Pillow cannot hold: PNG through ``tf.io.encode_png`` (with iCCP and
+    eXIf chunks added after IHDR), TIFF through ``tifffile`` (ICC kept; EXIF is not written)."""
+    if fmt == "TIFF":
+        import tifffile
+
+        tifffile.imwrite(path, arr, photometric="rgb", compression="zlib",
+                         extrasamples=[2] if arr.shape[2] == 4 else None, iccprofile=icc_profile)
+        return
+    from keras_sr._backend import tf
+
+    png = tf().io.encode_png(arr).numpy()
+    extra = b""
+    if icc_profile:
+        extra += _png_chunk(b"iCCP", b"ICC profile\x00\x00" + zlib.compress(icc_profile))
+    if exif:
+        extra += _png_chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\x00\x00") else exif)
+    end_of_ihdr = 8 + 8 + 13 + 4  # signature, IHDR length+tag, IHDR data, CRC
+    with open(path, "wb") as f:
+        f.write(png[:end_of_ihdr] + extra + png[end_of_ihdr:])
+
+
+def read_deep_colour(path, im) -> np.ndarray | None:
+    """The uint16 pixels of a 16-bit-per-channel RGB(A) PNG or TIFF (``im``: the file opened
+    with Pillow, which would reduce it to 8 bits), before EXIF orientation; None for any
+    other image. PNG is decoded by ``tf.io.decode_png``, TIFF by ``tifffile``."""
+    rawmode = (im.tile[0].args if im.tile else "") or ""
+    rawmode = rawmode[0] if isinstance(rawmode, tuple) else rawmode
+    if im.mode not in ("RGB", "RGBA") or ";16" not in str(rawmode):
+        return None
+    if im.format == "PNG":
+        from keras_sr._backend import tf
+
+        return tf().io.decode_png(Path(path).read_bytes(), dtype=tf().uint16).numpy()
+    if im.format == "TIFF":
+        import tifffile
+
+        try:
+            arr = tifffile.imread(path, key=0)
+        except Exception as exc:  # e.g. a compression tifffile needs imagecodecs for
+            warnings.warn(f"{path}: 16-bit TIFF read as 8-bit ({exc})", stacklevel=3)
+            return None
+        return arr.astype(np.uint16) if arr.ndim == 3 and arr.shape[2] in (3, 4) else None
+    return None
+
+
+def orient(arr: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF orientation (1-8) to ``[H, W, ...]`` pixels, as ``ImageOps.exif_transpose``."""
+    ops = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+           5: lambda a: a.swapaxes(0, 1), 6: lambda a: np.rot90(a, -1),
+           7: lambda a: a[::-1, ::-1].swapaxes(0, 1), 8: lambda a: np.rot90(a, 1)}
+    return np.ascontiguousarray(ops[orientation](arr)) if orientation in ops else arr
 
 
 def atomic_write_text(path, text: str) -> Path:

@@ -2,7 +2,8 @@
 
 :func:`open_photo` applies the EXIF orientation, keeps the ICC profile and EXIF (the
 orientation tag is reset to 1 because the pixels are now upright), converts CMYK and palette
-images to RGB(A), keeps grayscale as grayscale and 16-bit grayscale as uint16. Pillow's
+images to RGB(A), keeps grayscale as grayscale and 16-bit files (gray, RGB, RGBA PNG/TIFF)
+as uint16 (16-bit colour via ``tf.io.decode_png`` / ``tifffile``: Pillow holds only 8 bits). Pillow's
 decompression-bomb guard stays on; ``max_pixels`` raises its limit explicitly.
 :func:`save_photo` writes atomically with that metadata; the format follows the extension.
 """
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_sr.data.io import _to_array, write_image
+from keras_sr.data.io import _to_array, orient, read_deep_colour, write_image
 from keras_sr.errors import ImageReadError
 
 ORIENTATION = 0x0112
@@ -31,22 +32,27 @@ class Photo:
     source_format: str = ""
 
 
-def _decode(im):
+def _decode(im, path=None):
     from PIL import ImageOps
 
+    deep = read_deep_colour(path, im) if path is not None else None  # before anything loads `im`
     icc = im.info.get("icc_profile")
     exif = im.getexif()
     source_mode, source_format = im.mode, im.format or ""
-    im = ImageOps.exif_transpose(im)
-    im.load()
-    if im.mode == "CMYK":
-        im = im.convert("RGB")
-        icc = None  # the CMYK profile no longer describes the pixels
+    if deep is not None:  # 16-bit RGB(A): Pillow would keep only 8 bits
+        pixels = orient(deep, exif.get(ORIENTATION, 1))
+    else:
+        im = ImageOps.exif_transpose(im)
+        im.load()
+        if im.mode == "CMYK":
+            im = im.convert("RGB")
+            icc = None  # the CMYK profile no longer describes the pixels
+        pixels = _to_array(im)
     exif_bytes = None
     if exif:
         exif[ORIENTATION] = 1
         exif_bytes = exif.tobytes()
-    return Photo(_to_array(im), icc, exif_bytes, source_mode, source_format)
+    return Photo(pixels, icc, exif_bytes, source_mode, source_format)
 
 
 def open_photo(source, max_pixels: int | None = None) -> Photo:
@@ -63,7 +69,7 @@ def open_photo(source, max_pixels: int | None = None) -> Photo:
     read_image(path)  # one place for every error message (missing, empty, corrupt, bomb)
     try:
         with Image.open(path) as im:
-            return _decode(im)
+            return _decode(im, path)
     except (OSError, ValueError, Image.DecompressionBombError) as exc:  # pragma: no cover
         raise ImageReadError(f"corrupt image: {path} ({exc})") from None
 
@@ -75,6 +81,8 @@ def to_pil(photo: Photo, pixels: np.ndarray | None = None):
     arr = photo.pixels if pixels is None else pixels
     if arr.dtype == np.uint16 and arr.ndim == 2:
         im = Image.fromarray(arr.astype(np.uint16))
+    elif arr.dtype == np.uint16:  # Pillow has no 16-bit colour mode: 8 bits (save_photo keeps 16)
+        im = Image.fromarray(np.round(arr / 257.0).astype(np.uint8))
     else:
         im = Image.fromarray(arr.astype(np.uint8) if arr.dtype != np.uint8 else arr)
     if photo.icc_profile:

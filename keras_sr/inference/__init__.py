@@ -75,25 +75,30 @@ class StagedUpscaler:
         raise NotImplementedError
 
     # -- process ---------------------------------------------------------------------------
+    # Every stage takes one image ``[H, W, C]`` or a batch ``[N, H, W, C]`` of equal-size ones.
     def model_batch(self, x: np.ndarray) -> np.ndarray:
-        """Float image ``[H, W, C]`` -> the exact ``[1, H', W', C]`` tensor the model receives
+        """Float image(s) -> the exact ``[N, H', W', C]`` tensor the model receives
         (border-padded for 'valid' models)."""
+        x = x[None] if x.ndim == 3 else x
         b = self.border
         if b:
-            x = np.pad(x, ((b, b), (b, b), (0, 0)), mode=self.info.pad_mode or "symmetric")
-        return np.ascontiguousarray(x[None], np.float32)
+            x = np.pad(x, ((0, 0), (b, b), (b, b), (0, 0)), mode=self.info.pad_mode or "symmetric")
+        return np.ascontiguousarray(x, np.float32)
 
     def run_model(self, x: np.ndarray) -> np.ndarray:
-        """Model on one float image ``[H, W, C]`` in [0, 1] (padded for 'valid' models)."""
-        return self._run(self.model_batch(x))[0]
+        """Model on float image(s) in [0, 1] (padded for 'valid' models)."""
+        out = self._run(self.model_batch(x))
+        return out[0] if x.ndim == 3 else out
 
     def pre_upscale(self, lr: np.ndarray) -> np.ndarray:
         """The interpolation a pre-upsampling model was trained on (``scale`` x)."""
-        return np.asarray(interp.upscale(lr[None], self.scale, self.kernel))[0]
+        out = np.asarray(interp.upscale(lr[None] if lr.ndim == 3 else lr, self.scale, self.kernel))
+        return out[0] if lr.ndim == 3 else out
 
     # -- tiling ------------------------------------------------------------------------------
     tile = None  # LR tile side (px); None = from max_memory_mb
     max_memory_mb = 256.0
+    tile_batch = 1  # equal-size tiles run through the model together (memory budget shared)
     progress = None  # callable(done_tiles, total_tiles)
 
     def context(self) -> int:
@@ -126,17 +131,18 @@ class StagedUpscaler:
     def tile_size(self) -> int:
         if self.tile:
             return int(self.tile)
-        side = int(np.sqrt(self.max_memory_mb * 2**20 / self.bytes_per_lr_pixel()))
+        budget = self.max_memory_mb / max(1, int(self.tile_batch))
+        side = int(np.sqrt(budget * 2**20 / self.bytes_per_lr_pixel()))
         return max(16, side - 2 * self.context())
 
     def sr_channels(self, lr: np.ndarray) -> np.ndarray:
-        """Model-space channels ``[h, w, C]`` in [0, 1] -> SR ``[s*h, s*w, C]`` (not clipped)."""
-        size = (lr.shape[0] * self.scale, lr.shape[1] * self.scale)
+        """Model-space channels ``[(N,) h, w, C]`` in [0, 1] -> SR ``[(N,) s*h, s*w, C]`` (not clipped)."""
+        size = (lr.shape[-3] * self.scale, lr.shape[-2] * self.scale)
         if self.info.input_mode == "pre-upsampled":
             return self.run_model(self.pre_upscale(lr))
         out = self.run_model(lr)
-        if out.shape[:2] != size:
-            raise KerasSRError(f"model output {out.shape[:2]} != expected {size}")
+        if out.shape[-3:-1] != size:
+            raise KerasSRError(f"model output {out.shape[-3:-1]} != expected {size}")
         return out
 
     # -- whole images ------------------------------------------------------------------------
@@ -153,48 +159,65 @@ class StagedUpscaler:
         # Tiles carry `context` px of real neighbourhood on every inner side; it is cropped away
         # after processing, so the result equals the untiled one (image borders are padded as
         # without tiling). Only one tile is ever held in float: memory is bounded by the tile.
+        # Tiles of equal size (all but the last row/column) go through the model `tile_batch`
+        # at a time.
         c = self.context()
         out = np.empty((h * s, w * s) + image.shape[2:], dtype)
-        boxes = [(y, x) for y in range(0, h, t) for x in range(0, w, t)]
-        for i, (y, x) in enumerate(boxes):
-            y0, x0 = max(0, y - c), max(0, x - c)
-            y1, x1 = min(h, y + t + c), min(w, x + t + c)
-            sr = self._whole(image[y0:y1, x0:x1], peak)
-            ty, tx = min(t, h - y), min(t, w - x)
-            out[y * s:(y + ty) * s, x * s:(x + tx) * s] = self._finish(
-                sr[(y - y0) * s:(y - y0 + ty) * s, (x - x0) * s:(x - x0 + tx) * s], dtype, peak)
-            if self.progress:
-                self.progress(i + 1, len(boxes))
+        groups: dict = {}
+        for y in range(0, h, t):
+            for x in range(0, w, t):
+                box = (max(0, y - c), max(0, x - c), min(h, y + t + c), min(w, x + t + c), y, x)
+                groups.setdefault((box[2] - box[0], box[3] - box[1]), []).append(box)
+        total, done = sum(map(len, groups.values())), 0
+        n = max(1, int(self.tile_batch))
+        for boxes in groups.values():
+            for i in range(0, len(boxes), n):
+                chunk = boxes[i:i + n]
+                srs = self._whole(np.stack([image[y0:y1, x0:x1] for y0, x0, y1, x1, _, _ in chunk]), peak,
+                                  batched=True)
+                for (y0, x0, _, _, y, x), sr in zip(chunk, srs):
+                    ty, tx = min(t, h - y), min(t, w - x)
+                    out[y * s:(y + ty) * s, x * s:(x + tx) * s] = self._finish(
+                        sr[(y - y0) * s:(y - y0 + ty) * s, (x - x0) * s:(x - x0 + tx) * s], dtype, peak)
+                done += len(chunk)
+                if self.progress:
+                    self.progress(done, total)
         return out
 
-    def _whole(self, image: np.ndarray, peak: float) -> np.ndarray:
-        """One untiled image (or tile) -> float SR in [0, 1], same channel layout."""
+    def _whole(self, image: np.ndarray, peak: float, batched: bool = False) -> np.ndarray:
+        """Untiled image(s) (or tiles; ``batched``: a leading N axis) -> float SR in [0, 1],
+        same channel layout."""
         x = image.astype(np.float32) / peak
-        if x.ndim == 2:
+        if not batched:
+            x = x[None]
+        gray2d = x.ndim == 3
+        if gray2d:
             x = x[..., None]
-        alpha = x[..., 3:] if x.shape[2] == 4 else None
+        alpha = x[..., 3:] if x.shape[-1] == 4 else None
         out = self._process_color(x[..., :3])
         if alpha is not None:
-            out = np.concatenate([out, np.asarray(interp.upscale(alpha[None], self.scale))[0]], axis=-1)
+            out = np.concatenate([out, np.asarray(interp.upscale(alpha, self.scale))], axis=-1)
         out = np.clip(out, 0.0, 1.0)
-        return out[..., 0] if image.ndim == 2 else out
+        out = out[..., 0] if gray2d else out
+        return out if batched else out[0]
 
     @staticmethod
     def _finish(out: np.ndarray, dtype, peak: float) -> np.ndarray:
         return out.astype(dtype) if peak == 1.0 else np.round(out * peak).astype(dtype)
 
     def _process_color(self, x: np.ndarray) -> np.ndarray:
-        gray = x.shape[2] == 1
+        """``[N, h, w, 1 or 3]`` in [0, 1] -> ``[N, s*h, s*w, same]`` (not clipped)."""
+        gray = x.shape[-1] == 1
         space = self.info.color_space
         if space == "rgb":
-            rgb = np.repeat(x, 3, axis=2) if gray else x
+            rgb = np.repeat(x, 3, axis=-1) if gray else x
             out = self.sr_channels(rgb)
-            return out.mean(axis=2, keepdims=True) if gray else out
+            return out.mean(axis=-1, keepdims=True) if gray else out
         if gray:  # the gray value is the luma
             return self.sr_channels(x)
         ycc = np.asarray(rgb_to_ycbcr(x, space), np.float32)
         y = self.sr_channels(ycc[..., :1])
-        chroma = np.asarray(interp.upscale(ycc[None, ..., 1:], self.scale))[0]
+        chroma = np.asarray(interp.upscale(ycc[..., 1:], self.scale))
         return np.asarray(ycbcr_to_rgb(np.concatenate([y, chroma], axis=-1), space))
 
 
@@ -209,8 +232,9 @@ class Upscaler(StagedUpscaler):
     """
 
     def __init__(self, model, factor: int | None = None, tile: int | None = None,
-                 max_memory_mb: float = 256.0, progress=None):
+                 max_memory_mb: float = 256.0, progress=None, tile_batch: int = 1):
         self.tile, self.max_memory_mb, self.progress = tile, max_memory_mb, progress
+        self.tile_batch = tile_batch
         self.model = load_model(model)
         self.weight_shapes = [tuple(w.shape) for w in self.model.weights if len(w.shape) == 4]
         self.info = self.model.sr_info

@@ -2,12 +2,14 @@
 
 Outputs are written atomically (temporary file + rename) with the input's ICC profile and
 EXIF; nothing is overwritten unless ``overwrite``. Writing into a folder skips outputs that
-already exist, so a killed batch resumes where it stopped. An unreadable input (or a failed
+already exist, so a killed batch resumes where it stopped (its half-written temporary
+file is removed). An unreadable input (or a failed
 write, e.g. a full disk) is reported and skipped; the others continue.
 """
 
 from __future__ import annotations
 
+import glob
 import os
 import sys
 import time
@@ -75,7 +77,7 @@ def plan_outputs(inputs, output, overwrite: bool = False):
 
 def upscale_files(inputs, output, model, factor=None, overwrite: bool = False, progress=None,
                   tile: int | None = None, max_memory_mb: float = 256.0, quality: int = 95,
-                  max_pixels: int | None = None) -> BatchSummary:
+                  max_pixels: int | None = None, tile_batch: int = 1) -> BatchSummary:
     """Upscale files to ``output`` (a file, or a folder for several inputs)."""
     from keras_sr.data.photo import open_photo, save_photo
     from keras_sr.inference import Upscaler
@@ -85,7 +87,7 @@ def upscale_files(inputs, output, model, factor=None, overwrite: bool = False, p
     summary = BatchSummary(skipped=skipped)
     if not pairs:
         return summary
-    upscaler = Upscaler(model, factor, tile=tile, max_memory_mb=max_memory_mb)
+    upscaler = Upscaler(model, factor, tile=tile, max_memory_mb=max_memory_mb, tile_batch=tile_batch)
     if to_folder:
         Path(output).mkdir(exist_ok=True)
     show = sys.stderr.isatty() if progress is None else progress
@@ -96,6 +98,8 @@ def upscale_files(inputs, output, model, factor=None, overwrite: bool = False, p
         bar = tqdm(total=len(pairs), desc="upscale", unit="img", file=sys.stderr)
         upscaler.progress = lambda i, n: bar.set_postfix_str(f"tile {i}/{n}")
     for src, target in pairs:
+        for stale in target.parent.glob(f".{glob.escape(target.name)}.*.part"):  # left by a killed run
+            stale.unlink(missing_ok=True)
         try:
             photo = open_photo(src, max_pixels=max_pixels)
             result = upscaler(photo.pixels)
