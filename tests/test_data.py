@@ -167,3 +167,19 @@ def test_split_and_validation_set(tiny_data):
 def test_patch_not_divisible_by_scale():
     with pytest.raises(KerasSRError, match="not divisible"):
         PipelineConfig(scale=3, patch_size=32).validate()
+
+
+@pytest.mark.parametrize("input_mode,border", [("lr", 0), ("pre-upsampled", 6)])
+def test_pairs_of_a_batch_equal_pairs_of_each_patch(input_mode, border):
+    """Training degrades whole batches in one resize call: it must give each patch's own pair."""
+    from keras_sr.data.pipeline import MARGIN, _Pairs
+
+    cfg = PipelineConfig(scale=3, patch_size=24, label_border=border, input_mode=input_mode)
+    pairs = _Pairs(cfg)
+    hr = np.random.default_rng(0).random((5, 24 + 2 * MARGIN * 3, 24 + 2 * MARGIN * 3, 1)).astype(np.float32)
+    xb, yb = pairs.from_hr(hr, MARGIN)
+    for i in range(5):
+        x, y = pairs.from_hr(hr[i], MARGIN)
+        np.testing.assert_array_equal(np.asarray(xb[i]), np.asarray(x))
+        np.testing.assert_array_equal(np.asarray(yb[i]), np.asarray(y))
+    assert xb.shape[1] == (8 if input_mode == "lr" else 24) and yb.shape[1] == 24 - 2 * border

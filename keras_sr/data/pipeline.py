@@ -138,7 +138,8 @@ class _Pairs:
         self.deg = get_degradation(cfg.degradation)
 
     def from_hr(self, hr, margin: int = 0):
-        """HR patch ``[P + 2*margin*s, ...]`` float -> (input, label) for the central ``P``.
+        """HR patch(es) ``[(N,) P + 2*margin*s, ..., C]`` float -> (input, label) for the central
+        ``P`` (one patch or a batch: the resize is per image either way).
 
         The margin (in LR pixels) keeps the resize kernel away from the crop's edges, so
         training pairs look like crops of a degraded *whole* image."""
@@ -148,15 +149,15 @@ class _Pairs:
         if c.input_mode == "pre-upsampled":
             size = p + 2 * margin * s
             x = self.deg.upscale(lr, size=(size, size), quantize_output=self.deg.quantize_lr)
-            x = x[margin * s: margin * s + p, margin * s: margin * s + p]
+            x = x[..., margin * s: margin * s + p, margin * s: margin * s + p, :]
         else:
-            x = lr[margin: margin + p // s, margin: margin + p // s]
-        hr = hr[margin * s: margin * s + p, margin * s: margin * s + p]
+            x = lr[..., margin: margin + p // s, margin: margin + p // s, :]
+        hr = hr[..., margin * s: margin * s + p, margin * s: margin * s + p, :]
         return x, self._label(hr)
 
     def _label(self, hr):
         b = self.cfg.label_border
-        return hr[b: self.cfg.patch_size - b, b: self.cfg.patch_size - b] if b else hr
+        return hr[..., b: self.cfg.patch_size - b, b: self.cfg.patch_size - b, :] if b else hr
 
     def augment(self, hr, seed):
         t = tf()
@@ -226,11 +227,13 @@ def _images(files, cfg: PipelineConfig):
     return ds.cache() if cfg.cache else ds
 
 
-def _finish(ds, cfg: PipelineConfig, drop_remainder: bool):
+def _finish(ds, cfg: PipelineConfig, drop_remainder: bool, per_batch=None):
     t = tf()
     opts = t.data.Options()
     opts.deterministic = True
     ds = ds.batch(cfg.batch_size, drop_remainder=drop_remainder, num_parallel_calls=t.data.AUTOTUNE)
+    if per_batch is not None:
+        ds = ds.map(per_batch, num_parallel_calls=t.data.AUTOTUNE)
     return ds.prefetch(t.data.AUTOTUNE).with_options(opts)
 
 
@@ -254,15 +257,15 @@ def training_dataset(files, cfg: PipelineConfig):
     seeds = t.data.Dataset.random(seed=cfg.seed).batch(2)
     ds = t.data.Dataset.zip((ds, seeds))
 
-    def sample(img, seed):
+    def sample(img, seed):  # per patch: crop and flip/rotate (uint8)
         patch = t.image.stateless_random_crop(img, [crop, crop, channels], seed=seed)
-        hr = t.cast(patch, t.float32) / 255.0
-        if cfg.augment:
-            hr = pairs.augment(hr, seed)
-        return pairs.from_hr(hr, MARGIN)
+        return pairs.augment(patch, seed) if cfg.augment else patch
+
+    def degrade(patches):  # per batch: one resize call for all patches (same result, less overhead)
+        return pairs.from_hr(t.cast(patches, t.float32) / 255.0, MARGIN)
 
     ds = ds.map(sample, num_parallel_calls=t.data.AUTOTUNE)
-    return _finish(ds, cfg, drop_remainder=True)
+    return _finish(ds, cfg, drop_remainder=True, per_batch=degrade)
 
 
 def validation_dataset(files, cfg: PipelineConfig, max_patches: int = 512):
