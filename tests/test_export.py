@@ -18,17 +18,19 @@ BUILTIN_OK = {"CONV_2D", "TRANSPOSE_CONV", "PRELU", "DEPTH_TO_SPACE", "TANH", "R
 
 
 def _small(arch, scale=2):
-    kwargs = {"srcnn": dict(padding="valid"), "fsrcnn": dict(d=16, s=8, m=1)}.get(arch, {})
-    model = build_model("espcn" if arch == "espcn" else arch, scale, **kwargs)
+    kwargs = {"srcnn": dict(padding="valid"), "fsrcnn": dict(d=16, s=8, m=1),
+              "srgan": dict(blocks=2, filters=8, channels=3)}.get(arch, {})  # srgan: its SRResNet generator
+    model = build_model("srresnet" if arch == "srgan" else arch, scale, **kwargs)
     mode = "pre-upsampled" if arch.startswith("srcnn") else "lr"
-    return model, ModelInfo(arch, scale, input_mode=mode)
+    color = "rgb" if arch == "srgan" else "y-bt601"
+    return model, ModelInfo(arch, scale, input_mode=mode, color_space=color)
 
 
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory, tiny_data):
     root = tmp_path_factory.mktemp("exports")
     out = {}
-    for arch in ("srcnn", "fsrcnn", "espcn"):
+    for arch in ("srcnn", "fsrcnn", "espcn", "srgan"):
         model, info = _small(arch)
         path = save_with_info(model, root / f"{arch}.keras", info)
         cfg = ExportConfig(model=str(path), out=str(root / arch), modes=list(MODES), input_size=(24, 20),
@@ -37,7 +39,7 @@ def exports(tmp_path_factory, tiny_data):
     return out
 
 
-@pytest.mark.parametrize("arch", ["srcnn", "fsrcnn", "espcn"])
+@pytest.mark.parametrize("arch", ["srcnn", "fsrcnn", "espcn", "srgan"])
 def test_all_modes_both_signatures_builtin_ops_and_parity(exports, arch):
     _, folder, report = exports[arch]
     meta = json.loads((folder / "metadata.json").read_text())
@@ -67,7 +69,7 @@ def test_metadata_contents(exports):
     assert fixed["inputs"][0]["shape"] == [1, 24, 20, 3] and fixed["outputs"][0]["shape"] == [1, 48, 40, 3]
 
 
-@pytest.mark.parametrize("arch", ["srcnn", "espcn"])
+@pytest.mark.parametrize("arch", ["srcnn", "espcn", "srgan"])
 def test_lite_upscaler_matches_keras_at_two_sizes(exports, arch, photo):
     from keras_sr.inference import Upscaler
     from keras_sr.lite import Upscaler as LiteUpscaler
