@@ -55,3 +55,22 @@ def tiny_data(tmp_path_factory):
     Image.fromarray(coffee[150:246, 300:396]).save(d / "d.bmp")
     Image.fromarray(skimage.data.camera()[100:196, 100:196]).save(d / "e_gray.png")
     return d
+
+
+@pytest.fixture(scope="session")
+def paired_data(tmp_path_factory):
+    """Gray HR images and LR files made by 2x2 block means (which commute with flips and
+    rotations of aligned crops), named as public sets name them (0001 <-> 0001x2)."""
+    import skimage.data
+    from PIL import Image
+
+    root = tmp_path_factory.mktemp("paired")
+    (root / "hr").mkdir()
+    (root / "lr").mkdir()
+    cam = skimage.data.camera()
+    for i, (y, x) in enumerate([(0, 0), (150, 200), (300, 100), (220, 330)]):
+        hr = cam[y:y + 100, x:x + 90]
+        lr = np.round(hr.reshape(50, 2, 45, 2).mean(axis=(1, 3))).astype(np.uint8)
+        Image.fromarray(hr).save(root / "hr" / f"{i:04d}.png")
+        Image.fromarray(lr).save(root / "lr" / f"{i:04d}x2.png")
+    return root

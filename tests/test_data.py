@@ -183,3 +183,30 @@ def test_pairs_of_a_batch_equal_pairs_of_each_patch(input_mode, border):
         np.testing.assert_array_equal(np.asarray(xb[i]), np.asarray(x))
         np.testing.assert_array_equal(np.asarray(yb[i]), np.asarray(y))
     assert xb.shape[1] == (8 if input_mode == "lr" else 24) and yb.shape[1] == 24 - 2 * border
+
+
+@pytest.mark.parametrize("input_mode", ["lr", "pre-upsampled"])
+def test_paired_lr_hr_patches_are_aligned(paired_data, input_mode):
+    from keras_sr.data.pipeline import match_pairs
+
+    files = match_pairs(_files(paired_data / "hr"), _files(paired_data / "lr"), 2)
+    assert [f.name for f in files.lr] == ["0000x2.png", "0001x2.png", "0002x2.png", "0003x2.png"]
+    cfg = PipelineConfig(scale=2, patch_size=24, batch_size=16, input_mode=input_mode, seed=1)
+    for x, y in training_dataset(files, cfg).take(2):
+        x, y = x.numpy(), y.numpy()
+        assert y.shape == (16, 24, 24, 1) and x.shape == ((16, 12, 12, 1) if input_mode == "lr" else y.shape)
+        if input_mode == "lr":  # the LR file's pixels, at the place and orientation of the HR patch
+            block_means = y.reshape(16, 12, 2, 12, 2, 1).mean(axis=(2, 4))
+            assert np.abs(x - block_means).max() <= 0.51 / 255
+    val = list(validation_dataset(files, cfg, max_patches=20))
+    assert sum(len(b[0]) for b in val) == 20
+
+
+def test_paired_lr_hr_bad_inputs(paired_data, tmp_path):
+    from keras_sr.data.pipeline import match_pairs
+
+    hr = _files(paired_data / "hr")
+    with pytest.raises(KerasSRError, match="not x3"):
+        match_pairs(hr, _files(paired_data / "lr"), 3)
+    with pytest.raises(KerasSRError, match="no LR file for .*0003.png"):
+        match_pairs(hr, _files(paired_data / "lr")[:3], 2)

@@ -91,3 +91,38 @@ def test_resume_refuses_a_different_config(tiny_data, tmp_path):
     (out / "config.json").write_text(json.dumps({"arch": "srcnn", "epochs": 999}))
     proc = subprocess.run(_train_cmd(tiny_data, out, 2), capture_output=True, text=True)
     assert proc.returncode == 1 and "different config" in proc.stderr
+
+
+def test_paired_lr_hr_training_and_its_bad_inputs(paired_data, tmp_path):
+    from click.testing import CliRunner
+
+    from keras_sr.cli.main import main
+
+    def run(*extra):
+        return CliRunner().invoke(main, ["train", "fsrcnn", "--factor", "2", "--epochs", "1",
+                                         "--steps-per-epoch", "3", "--batch-size", "8", "--patch-size", "24",
+                                         "--val-fraction", "0.25", "--track", "none", *map(str, extra)])
+
+    out = tmp_path / "run"
+    r = run("--data", paired_data / "hr", "--lr-data", paired_data / "lr", "--out", out)
+    assert r.exit_code == 0, r.output
+    record = json.loads((out / "record.json").read_text())
+    assert record["data"]["source"] == "paired LR/HR files"
+    assert [f["name"] for f in record["data"]["lr_files"]] == [f"{f['name'][:4]}x2.png" for f in record["data"]["files"]]
+    assert json.loads((out / "config.json").read_text())["lr_data"] == [str(paired_data / "lr")]
+    r = run("--factor", "3", "--data", paired_data / "hr", "--lr-data", paired_data / "lr", "--out", tmp_path / "b")
+    assert r.exit_code == 1 and "not x3" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    r = run("--lr-data", paired_data / "lr", "--out", tmp_path / "c")
+    assert r.exit_code == 2 and "--lr-data needs the matching HR folders" in r.stderr
+
+
+def test_resume_accepts_a_run_from_before_an_option_existed():
+    from keras_sr.training.trainer import _same_config
+
+    cfg = TrainConfig.resolve("fsrcnn", factor=2)
+    saved = cfg.to_dict()
+    del saved["lr_data"]  # a run started by an older keras_sr
+    assert _same_config(json.loads(json.dumps(saved)), cfg)
+    cfg.lr_data = ["lr/"]
+    assert not _same_config(json.loads(json.dumps(saved)), cfg)
+    assert not _same_config(dict(json.loads(json.dumps(saved)), epochs=999), TrainConfig.resolve("fsrcnn", factor=2))

@@ -77,6 +77,9 @@ def main():
 @factor_option
 @click.option("--data", "-d", multiple=True, type=click.Path(),
               help="Training image folder or file (repeatable). Default: built-in sample photos.")
+@click.option("--lr-data", multiple=True, type=click.Path(),
+              help="Folder(s) of the --data images at 1/factor size (paired LR/HR, matched by file "
+                   "stem, e.g. 0001.png <-> 0001x4.png), used instead of degrading --data.")
 @click.option("--epochs", type=int, help="Epochs (default 10; recipe srcnn-keras: 200).")
 @click.option("--batch-size", type=int, help="Patches per batch (SRCNN default 128).")
 @click.option("--lr", type=float, help="Adam learning rate (SRCNN default 3e-4).")
@@ -107,7 +110,7 @@ def main():
 @click.option("--recipe", help="A full recipe, e.g. srcnn-keras (SRCNN-keras's original training).")
 @click.option("--seed", type=int, help="Random seed (default 0).")
 @click.option("--overwrite", is_flag=True, help="Replace a finished run in --out.")
-def train(arch, factor, data, epochs, batch_size, lr, degradation, color_space, patch_size,
+def train(arch, factor, data, lr_data, epochs, batch_size, lr, degradation, color_space, patch_size,
           steps_per_epoch, schedule, val_fraction, loss, blocks, filters, content, adv_weight, vgg_weights,
           vgg_layer, vgg19_weights, strategy, mixed_precision, track, augment_on, out, init, recipe, seed,
           overwrite):
@@ -120,10 +123,11 @@ def train(arch, factor, data, epochs, batch_size, lr, degradation, color_space, 
     from keras_sr.training.config import TrainConfig
 
     get_architecture(arch)
-    for path in data:
+    for path, hint in [(d, "'--data'") for d in data] + [(d, "'--lr-data'") for d in lr_data]:
         if not Path(path).exists():
-            raise click.BadParameter(f"no such file or folder: {path}", param_hint="'--data'")
+            raise click.BadParameter(f"no such file or folder: {path}", param_hint=hint)
     cfg = TrainConfig.resolve(arch, recipe=recipe, factor=factor, data=[str(d) for d in data],
+                              lr_data=[str(d) for d in lr_data],
                               epochs=epochs, batch_size=batch_size, lr=lr,
                               degradation=degradation, color_space=color_space,
                               patch_size=patch_size, steps_per_epoch=steps_per_epoch,

@@ -17,6 +17,7 @@ Everything random derives from ``seed`` (stateless ops), so a seed gives the sam
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,9 +144,14 @@ class _Pairs:
 
         The margin (in LR pixels) keeps the resize kernel away from the crop's edges, so
         training pairs look like crops of a degraded *whole* image."""
+        return self.from_pair(hr, self.deg.downscale(hr, self.cfg.scale), margin)
+
+    def from_pair(self, hr, lr, margin: int = 0):
+        """HR patch(es) and their LR (``1/scale`` the size, aligned) -> (input, label) for the
+        central ``P`` HR pixels; pre-upsampling models get the LR upscaled with the
+        degradation's interpolation."""
         c = self.cfg
         s, p = c.scale, c.patch_size
-        lr = self.deg.downscale(hr, s)
         if c.input_mode == "pre-upsampled":
             size = p + 2 * margin * s
             x = self.deg.upscale(lr, size=(size, size), quantize_output=self.deg.quantize_lr)
@@ -215,6 +221,99 @@ class Shards:
         return self.count
 
 
+@dataclass
+class PairedFiles:
+    """HR files and their low-resolution versions (same order) as a pipeline source: the LR
+    files replace the on-the-fly degradation (``PipelineConfig.degradation`` then only names
+    the interpolation pre-upsampling models use). See :func:`match_pairs`."""
+
+    hr: list
+    lr: list
+
+    def __len__(self) -> int:
+        return len(self.hr)
+
+    def __iter__(self):
+        return iter(self.hr)
+
+    def split(self, val_fraction: float, seed: int):
+        """(train, validation) with the same deterministic split as :func:`split_files`."""
+        index = {str(h): i for i, h in enumerate(self.hr)}
+        train, val = split_files(self.hr, val_fraction, seed)
+        pick = lambda hs: PairedFiles(list(hs), [self.lr[index[str(h)]] for h in hs])  # noqa: E731
+        return pick(train), pick(val)
+
+
+_LR_SUFFIX = re.compile(r"(?:[_-]?(?:LR|lr))?(?:[_-]?[xX]\d+)?$")
+
+
+def _hr_stem(lr_stem: str) -> str:
+    """The HR stem an LR file name refers to: its stem without a scale/LR suffix
+    (``0001x4``, ``0001_x4``, ``0001_LR``, ``0001_LRx4`` as public SR sets name them)."""
+    return _LR_SUFFIX.sub("", lr_stem) or lr_stem
+
+
+def match_pairs(hr_files, lr_files, scale: int) -> PairedFiles:
+    """Match HR and LR files by file stem and check the scale from their sizes
+    (LR = HR // scale, each side); every HR file needs its LR file."""
+    by_stem: dict = {}
+    for f in lr_files:
+        by_stem.setdefault(_hr_stem(Path(f).stem), []).append(Path(f))
+    dup = next((k for k, v in by_stem.items() if len(v) > 1), None)
+    if dup:
+        raise KerasSRError(f"several LR files have the stem {dup!r}: {', '.join(map(str, by_stem[dup]))}")
+    hr_out, lr_out = [], []
+    for h in hr_files:
+        h = Path(h)
+        lr = by_stem.get(h.stem, by_stem.get(_hr_stem(h.stem), [None]))[0]
+        if lr is None:
+            raise KerasSRError(f"no LR file for {h} (looked for {h.stem}.*, {h.stem}x{scale}.*, "
+                               f"{h.stem}_LR.* among {len(lr_files)} LR files)")
+        (hh, hw), (lh, lw) = image_size(h), image_size(lr)
+        if (hh // scale, hw // scale) != (lh, lw):
+            ratio = f"{hh / max(lh, 1):.2f}x{hw / max(lw, 1):.2f}"
+            raise KerasSRError(f"{lr.name} is {lw}x{lh} but {h.name} is {hw}x{hh}: a x{ratio} pair, "
+                               f"not x{scale}")
+        hr_out.append(h)
+        lr_out.append(lr)
+    if not hr_out:
+        raise KerasSRError("no HR images to pair")
+    return PairedFiles(hr_out, lr_out)
+
+
+def _paired_patches(files: PairedFiles, cfg: PipelineConfig, seed: int, augment: bool):
+    """Aligned random crops of decoded (HR, LR) pairs: LR ``P/s + 2*MARGIN`` px, HR ``s`` times
+    that at ``s`` times the offset; the same flip/rotation on both."""
+    t = tf()
+    s, q = cfg.scale, cfg.patch_size // cfg.scale + 2 * MARGIN
+    load = _load_fn(cfg.color_space)
+    ds = t.data.Dataset.from_tensor_slices(([str(f) for f in files.hr], [str(f) for f in files.lr]))
+    ds = ds.map(lambda h, lr: (load(h), load(lr)), num_parallel_calls=t.data.AUTOTUNE)
+    ds = ds.cache() if cfg.cache else ds
+    ds = ds.repeat().shuffle(max(len(files), 1), seed=seed, reshuffle_each_iteration=True)
+    ds = t.data.Dataset.zip((ds, t.data.Dataset.random(seed=seed).batch(2)))
+    pairs = _Pairs(cfg)
+
+    def crop(images, seed_pair):
+        hr, lr = images
+        shape = t.shape(lr)
+        oy = t.random.stateless_uniform([], seed_pair, 0, shape[0] - q + 1, dtype=t.int32)
+        ox = t.random.stateless_uniform([], seed_pair[::-1], 0, shape[1] - q + 1, dtype=t.int32)
+        lr_c = lr[oy:oy + q, ox:ox + q]
+        hr_c = hr[oy * s:(oy + q) * s, ox * s:(ox + q) * s]
+        if augment:
+            lr_c, hr_c = pairs.augment(lr_c, seed_pair), pairs.augment(hr_c, seed_pair)
+        return hr_c, lr_c
+
+    return ds.map(crop, num_parallel_calls=t.data.AUTOTUNE)
+
+
+def _degrade_pair(pairs, batch):
+    t = tf()
+    hr, lr = batch
+    return pairs.from_pair(t.cast(hr, t.float32) / 255.0, t.cast(lr, t.float32) / 255.0, MARGIN)
+
+
 def _images(files, cfg: PipelineConfig):
     t = tf()
     if isinstance(files, Shards):
@@ -244,6 +343,11 @@ def training_dataset(files, cfg: PipelineConfig):
         raise KerasSRError("no usable training images")
     t = tf()
     pairs = _Pairs(cfg)
+    if isinstance(files, PairedFiles):
+        if cfg.mode != "random":
+            raise KerasSRError("paired LR/HR data needs random patches (not 'sliding')")
+        ds = _paired_patches(files, cfg, cfg.seed, cfg.augment)
+        return _finish(ds, cfg, drop_remainder=True, per_batch=lambda hr, lr: _degrade_pair(pairs, (hr, lr)))
     images = _images(files, cfg)
     if cfg.mode == "sliding":
         ds = images.flat_map(pairs.sliding)
@@ -272,6 +376,10 @@ def validation_dataset(files, cfg: PipelineConfig, max_patches: int = 512):
     """Deterministic (input, label) batches from a patch grid over each image (no augmentation)."""
     cfg.validate()
     pairs = _Pairs(cfg)
+    if isinstance(files, PairedFiles):  # fixed random crops (seeded), each LR file's own pixels
+        ds = _paired_patches(files, cfg, cfg.seed + 1, augment=False).take(max_patches)
+        ds = ds.cache() if cfg.cache else ds
+        return _finish(ds, cfg, drop_remainder=False, per_batch=lambda hr, lr: _degrade_pair(pairs, (hr, lr)))
     ds = _images(files, cfg).flat_map(pairs.grid).take(max_patches)
     ds = ds.map(lambda hr: pairs.from_hr(hr), num_parallel_calls=tf().data.AUTOTUNE)
     if cfg.cache:

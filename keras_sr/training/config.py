@@ -29,13 +29,15 @@ RECIPES = {
 class TrainConfig:
     """Everything that determines a training run (saved as ``config.json`` in the run folder).
 
-    ``data`` empty = the built-in scikit-image sample photos. ``steps_per_epoch`` None = one
+    ``data`` empty = the built-in scikit-image sample photos. ``lr_data``: folders of the
+    same images at ``1/factor`` size (matched by file stem), used instead of degrading ``data``. ``steps_per_epoch`` None = one
     pass worth of patches over the training pixels ('random' mode) or all windows ('sliding').
     """
 
     arch: str = "srcnn"
     factor: int = 2
     data: list = field(default_factory=list)
+    lr_data: list = field(default_factory=list)  # paired LR folders (matched to `data` by stem)
     out: str = "runs/srcnn_x2"
     epochs: int = 10
     batch_size: int = 128

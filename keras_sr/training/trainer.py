@@ -24,8 +24,8 @@ from keras_sr._backend import keras, tf
 from keras_sr.data.color import COLOR_SPACES
 from keras_sr.data.degradations import get_degradation
 from keras_sr.data.io import atomic_write_text, list_images, sha256_file
-from keras_sr.data.pipeline import (PipelineConfig, Shards, count_batches, hr_crop_dataset,
-                                    min_image_size, scan_images, split_files, training_dataset,
+from keras_sr.data.pipeline import (PairedFiles, PipelineConfig, Shards, count_batches, hr_crop_dataset,
+                                    match_pairs, min_image_size, scan_images, split_files, training_dataset,
                                     validation_dataset)
 from keras_sr.data.shards import is_shard_folder, read_manifest
 from keras_sr.data.samples import sample_files
@@ -69,6 +69,24 @@ def _check_config(cfg: TrainConfig) -> None:
         raise UsageError(f"learning rate must be > 0, got {cfg.lr}")
     if spec.input_mode == "lr" and cfg.patch_mode == "sliding":
         raise UsageError("sliding-window patches are only for pre-upsampling models (SRCNN)")
+    if cfg.lr_data:
+        if not cfg.data:
+            raise UsageError("--lr-data needs the matching HR folders as --data")
+        if len(cfg.data) == 1 and is_shard_folder(cfg.data[0]):
+            raise UsageError("--lr-data pairs image folders; TFRecord shards hold HR images only")
+        if cfg.patch_mode == "sliding":
+            raise UsageError("paired LR/HR data needs random patches (not --patch-mode sliding)")
+        if cfg.augment_on == "device":
+            raise UsageError("--augment-on device degrades HR on the device; with --lr-data use pipeline")
+
+
+def _same_config(saved: dict, cfg: TrainConfig) -> bool:
+    """``saved`` (a run's config.json) describes ``cfg``; options added to keras_sr after the run
+    was started count as equal when ``cfg`` leaves them at their defaults."""
+    now = json.loads(json.dumps(cfg.to_dict()))
+    defaults = json.loads(json.dumps(TrainConfig().to_dict()))
+    return all(saved[k] == v if k in saved else v == defaults.get(k) for k, v in now.items()) \
+        and set(saved) <= set(now)
 
 
 def _prepare_out(cfg: TrainConfig, overwrite: bool) -> tuple[Path, bool]:
@@ -80,7 +98,7 @@ def _prepare_out(cfg: TrainConfig, overwrite: bool) -> tuple[Path, bool]:
         raise KerasSRError(f"--out exists and is not a folder: {out}")
     if resuming and not overwrite:
         saved = out / "config.json"
-        if saved.exists() and json.loads(saved.read_text()) != json.loads(json.dumps(cfg.to_dict())):
+        if saved.exists() and not _same_config(json.loads(saved.read_text()), cfg):
             raise KerasSRError(f"{out} holds an interrupted run with a different config; "
                                "re-run it with the same options, or use another --out")
         return out, True
@@ -211,6 +229,10 @@ def _data_entry(cfg, train_files, manifest) -> dict:
                 "file_list_sha256": manifest["file_list_sha256"],
                 "files": [{"name": e["name"], "sha256": e["sha256"]} for e in manifest["files"]]}
     entry = data_record(train_files)
+    if isinstance(train_files, PairedFiles):
+        lr = data_record(train_files.lr)
+        entry = dict(entry, source="paired LR/HR files", lr_file_list_sha256=lr["file_list_sha256"],
+                     lr_files=lr["files"])
     return entry if cfg.data else dict(entry, source="built-in scikit-image samples")
 
 
@@ -250,6 +272,13 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
         every = max(2, int(round(1 / cfg.val_fraction))) if cfg.val_fraction > 0 else 0
         train_files = Shards(cfg.data[0], len(usable), every, False, min_size)
         val_files = Shards(cfg.data[0], len(usable), every, True, min_size) if every else train_files
+    elif cfg.lr_data:
+        hr_files = scan_images(list_images(cfg.data), min_size=min_size)
+        if not hr_files:
+            raise KerasSRError(f"no usable HR images in {', '.join(map(str, cfg.data))} "
+                               f"(need readable images of at least {min_size}x{min_size} px)")
+        paired = match_pairs(hr_files, list_images(cfg.lr_data), cfg.factor)
+        train_files, val_files = paired.split(cfg.val_fraction, cfg.seed)
     else:
         files = list_images(cfg.data) if cfg.data else sample_files()
         if not files:
@@ -361,10 +390,10 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
     proto = Protocol("training-val", cfg.color_space if cfg.color_space != "rgb" else "y-bt601",
                      cfg.degradation, modcrop=True, shave=None, quantize_lr=True,
                      quantize_upscaled=False, output_rounding="round")
-    if manifest is None:
+    if manifest is None and not cfg.lr_data:
         result = evaluate(model, val_files, cfg.factor, protocol=proto, name=cfg.arch)
         record["validation"] = result.to_dict()
-    else:  # shards: the last epoch's validation metrics (patches of held-out records)
+    else:  # shards / paired LR files: the last epoch's validation metrics (held-out patches)
         record["validation"] = {"mean": {"val_psnr_patches": rows[-1].get("val_psnr")}, "rows": []}
     save_with_info(model, out / "model.keras", info)
     if cfg.arch == "srgan":  # the generator alone, for upscale/export
