@@ -13,7 +13,7 @@ from keras_sr.export.exporter import export
 from keras_sr.models import ModelInfo, build_model, save_with_info
 
 BUILTIN_OK = {"CONV_2D", "TRANSPOSE_CONV", "PRELU", "DEPTH_TO_SPACE", "TANH", "RELU", "ADD", "SUB", "MUL",
-              "CONCATENATION", "MIRROR_PAD", "PAD", "ROUND", "MINIMUM", "MAXIMUM", "CAST", "QUANTIZE",
+              "CONCATENATION", "MIRROR_PAD", "RELU_0_TO_1", "PAD", "ROUND", "MINIMUM", "MAXIMUM", "CAST", "QUANTIZE",
               "DEQUANTIZE", "STRIDED_SLICE", "SHAPE", "PACK"}
 
 
@@ -30,7 +30,7 @@ def _small(arch, scale=2):
 def exports(tmp_path_factory, tiny_data):
     root = tmp_path_factory.mktemp("exports")
     out = {}
-    for arch in ("srcnn", "fsrcnn", "espcn", "srgan"):
+    for arch in ("srcnn", "fsrcnn", "espcn", "abpn", "srgan"):
         model, info = _small(arch)
         path = save_with_info(model, root / f"{arch}.keras", info)
         cfg = ExportConfig(model=str(path), out=str(root / arch), modes=list(MODES), input_size=(24, 20),
@@ -39,7 +39,7 @@ def exports(tmp_path_factory, tiny_data):
     return out
 
 
-@pytest.mark.parametrize("arch", ["srcnn", "fsrcnn", "espcn", "srgan"])
+@pytest.mark.parametrize("arch", ["srcnn", "fsrcnn", "espcn", "abpn", "srgan"])
 def test_all_modes_both_signatures_builtin_ops_and_parity(exports, arch):
     _, folder, report = exports[arch]
     meta = json.loads((folder / "metadata.json").read_text())

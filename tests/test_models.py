@@ -57,7 +57,7 @@ def test_keras_round_trip_keeps_weights_and_info(tmp_path):
     assert read_info(path).architecture == "srcnn"
 
 
-@pytest.mark.parametrize("name", ["fsrcnn", "fsrcnn-s", "espcn"])
+@pytest.mark.parametrize("name", ["fsrcnn", "fsrcnn-s", "espcn", "abpn"])
 @pytest.mark.parametrize("scale", [2, 3, 4])
 def test_lr_space_models_upscale_by_scale(name, scale):
     model = build_model(name, scale)
@@ -71,6 +71,17 @@ def test_lr_space_param_counts():
     assert build_model("fsrcnn", 2).count_params() == 12_809
     assert build_model("fsrcnn-s", 2).count_params() == 4_086
     assert build_model("espcn", 3).count_params() == (25 * 64 + 64) + (9 * 64 * 32 + 32) + (9 * 32 * 9 + 9)
+    assert build_model("abpn", 3).count_params() == (9 * 28 + 28) + 4 * (9 * 28 * 28 + 28) + (9 * 28 * 9 + 9)
+
+
+def test_abpn_starts_as_nearest_neighbour_upscaling():
+    """With the residual convolution at zero, ABPN is exactly the anchor: each LR pixel repeated
+    s x s (so training only learns a residual), clipped to [0, 1]."""
+    model = build_model("abpn", 3)
+    last = model.get_layer("residual_x3")
+    last.set_weights([np.zeros_like(w) for w in last.get_weights()])
+    x = np.random.default_rng(0).random((1, 5, 7, 1), dtype=np.float32)
+    np.testing.assert_allclose(model.predict(x, verbose=0), np.repeat(np.repeat(x, 3, axis=1), 3, axis=2), atol=1e-7)
 
 
 def test_espcn_round_trip_with_depth_to_space(tmp_path):

@@ -27,6 +27,10 @@ ZOO = {
     "espcn-x2": dict(arch="espcn", factor=2, epochs=40, steps=500, lr=1e-3, batch=64),
     "espcn-x3": dict(arch="espcn", factor=3, epochs=40, steps=500, lr=1e-3, batch=64),
     "espcn-x4": dict(arch="espcn", factor=4, epochs=40, steps=500, lr=1e-3, batch=64),
+    # mobile: anchor-based plain net, int8-friendly (see saved_models/README.md)
+    "abpn-x2": dict(arch="abpn", factor=2, epochs=40, steps=500, lr=1e-3, batch=64),
+    "abpn-x3": dict(arch="abpn", factor=3, epochs=40, steps=500, lr=1e-3, batch=64),
+    "abpn-x4": dict(arch="abpn", factor=4, epochs=40, steps=500, lr=1e-3, batch=64),
     "srcnn-x2": dict(arch="srcnn-955", factor=2, epochs=40, steps=500, lr=3e-4, batch=64,
                      extra=["--patch-size", "33"]),
     "srcnn-x3": dict(arch="srcnn-955", factor=3, epochs=40, steps=500, lr=3e-4, batch=64,

@@ -12,7 +12,7 @@ from typing import Callable
 
 from keras_sr.errors import UsageError
 from keras_sr.models.info import ModelInfo, read_info, save_with_info
-from keras_sr.models.lrspace import espcn, fsrcnn, fsrcnn_s
+from keras_sr.models.lrspace import abpn, espcn, fsrcnn, fsrcnn_s
 from keras_sr.models.srcnn import srcnn, srcnn_915, srcnn_955, srcnn_deep
 from keras_sr.models.srresnet import discriminator, srresnet
 
@@ -39,6 +39,7 @@ ARCHITECTURES: dict[str, ArchSpec] = {
     "fsrcnn": ArchSpec(fsrcnn, "lr", True, "FSRCNN d=56 s=12 m=4, transposed-conv upscaling"),
     "fsrcnn-s": ArchSpec(fsrcnn_s, "lr", True, "FSRCNN-s d=32 s=5 m=1"),
     "espcn": ArchSpec(espcn, "lr", True, "ESPCN 5-3-3 64/32, sub-pixel (depth_to_space)"),
+    "abpn": ArchSpec(abpn, "lr", True, "anchor-based plain net 5x28 ReLU + anchor, int8-friendly (mobile)"),
     "srresnet": ArchSpec(srresnet, "lr", True, "SRResNet 16x64 residual blocks, RGB, sub-pixel stages"),
     "srgan": ArchSpec(srresnet, "lr", True, "SRGAN: SRResNet generator + discriminator, VGG + adversarial loss"),
 }
@@ -70,7 +71,7 @@ def border(model, probe: int = 64) -> int:
     return lost // 2
 
 
-__all__ = ["ARCHITECTURES", "ArchSpec", "ModelInfo", "border", "build_model", "discriminator", "espcn",
+__all__ = ["ARCHITECTURES", "ArchSpec", "ModelInfo", "abpn", "border", "build_model", "discriminator", "espcn",
            "fsrcnn", "srresnet",
            "fsrcnn_s", "get_architecture", "read_info", "save_with_info", "srcnn", "srcnn_915",
            "srcnn_955", "srcnn_deep"]

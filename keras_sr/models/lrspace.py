@@ -51,3 +51,24 @@ def espcn(scale: int, channels: int = 1, filters=(64, 32), name=None):
     x = L.Conv2D(channels * scale * scale, 3, padding="same", name=f"conv3_x{scale}")(x)
     x = DepthToSpace(scale, name="sr")(x)
     return k.Model(inputs, x, name=name or f"espcn_x{scale}")
+
+
+def abpn(scale: int, channels: int = 1, filters: int = 28, convs: int = 5, name=None):
+    """Anchor-based plain net (ABPN; Du et al., Mobile AI 2021 winner), built to quantize to
+    int8: ``convs`` x (3x3 conv ``filters`` + ReLU) in LR space, a 3x3 conv to ``C*s^2``, plus
+    the *anchor* (the input repeated ``s^2`` times: after the shuffle, nearest-neighbour
+    upscaling) so the convolutions only predict a residual of small range; sub-pixel shuffle;
+    clipped to [0, 1] (ReLU with max 1). Only CONV_2D, CONCATENATION, ADD, DEPTH_TO_SPACE and
+    RELU ops (all int8 builtins)."""
+    k = keras()
+    L = k.layers
+    x = inputs = k.Input((None, None, channels), name="lr")
+    for i in range(convs):
+        x = L.Conv2D(filters, 3, padding="same", activation="relu", kernel_initializer="he_normal",
+                     name=f"conv{i + 1}")(x)
+    x = L.Conv2D(channels * scale * scale, 3, padding="same", name=f"residual_x{scale}")(x)
+    anchor = L.Concatenate(name="anchor")([inputs] * (scale * scale))
+    x = L.Add(name="plus_anchor")([x, anchor])
+    x = DepthToSpace(scale, name="shuffle")(x)
+    x = L.ReLU(max_value=1.0, name="clip")(x)
+    return k.Model(inputs, x, name=name or f"abpn_x{scale}")

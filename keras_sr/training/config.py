@@ -10,6 +10,7 @@ ARCH_DEFAULTS = {
     "srcnn": dict(lr=3e-4, batch_size=128, patch_size=32),
     "fsrcnn": dict(lr=1e-3, batch_size=64, patch_size=None),
     "espcn": dict(lr=1e-3, batch_size=64, patch_size=None),
+    "abpn": dict(lr=1e-3, batch_size=64, patch_size=None),
     # SRResNet/SRGAN (Ledig et al.): RGB, Adam 1e-4, batch 16, 96 px HR crops at x4.
     "srresnet": dict(lr=1e-4, batch_size=16, patch_size=None, color_space="rgb"),
     "srgan": dict(lr=1e-4, batch_size=16, patch_size=None, color_space="rgb", content="vgg"),
