@@ -106,7 +106,7 @@ def write_image(path, image: np.ndarray, overwrite: bool = False, quality: int =
             else:  # 8-bit formats (JPEG, WebP, ...)
                 pil = Image.fromarray(np.round(arr / 257.0).astype(np.uint8))
         else:
-            pil = Image.fromarray(arr.astype(np.uint8))
+            pil = Image.fromarray(arr if arr.dtype == np.uint8 else arr.astype(np.uint8))  # no copy
         if fmt == "JPEG" and pil.mode == "RGBA":
             pil = pil.convert("RGB")
     tmp = None
