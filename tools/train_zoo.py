@@ -7,7 +7,7 @@
 Each row is one ``keras-sr train`` command (printed before it runs and stored in the run's
 record.json). Run folders live outside the repository (``--runs``); re-running a row resumes
 an interrupted run (BackupAndRestore). Training data: T91 + BSD200 (bicubic degradation,
-Y of BT.601), 5% of the images held out for validation. Rows with ``init`` start from
+Y of BT.601; RGB for srresnet/srgan), 5% of the images held out for validation. Rows with ``init`` start from
 another row's finished run (FSRCNN x3/x4 reuse the x2 layers, as in the FSRCNN paper).
 """
 
@@ -37,6 +37,13 @@ ZOO = {
                      extra=["--patch-size", "33"], init="srcnn-x2"),
     "srcnn-x4": dict(arch="srcnn-955", factor=4, epochs=40, steps=500, lr=3e-4, batch=64,
                      extra=["--patch-size", "32"], init="srcnn-x2"),
+    # SRGAN two-phase recipe with a reduced generator (8 blocks x 32 channels; the paper's is
+    # 16 x 64) sized for CPU; VGG16 content loss from the local LPIPS-VGG weights.
+    "srresnet-x4": dict(arch="srresnet", factor=4, epochs=40, steps=250, lr=2e-4, batch=16,
+                        extra=["--blocks", "8", "--filters", "32"]),
+    "srgan-x4": dict(arch="srgan", factor=4, epochs=20, steps=250, lr=1e-4, batch=16, init="srresnet-x4",
+                     extra=["--blocks", "8", "--filters", "32",
+                            "--vgg-weights", "{weights}/perceptual/lpips_vgg16_v0.1.npz"]),
 }
 
 
@@ -47,7 +54,8 @@ def command(name: str, runs: Path, data_root: Path, multiplier: float = 1.0) -> 
            "--data", str(data_root / "T91"), "--data", str(data_root / "BSD200"),
            "--epochs", str(row["epochs"]), "--steps-per-epoch", str(row["steps"]),
            "--lr", str(row["lr"]), "--batch-size", str(row["batch"]),
-           "--out", str(runs / name.replace("-", "_")), *COMMON, *row.get("extra", [])]
+           "--out", str(runs / name.replace("-", "_")), *COMMON,
+           *(e.format(weights=data_root.parent / "weights") for e in row.get("extra", []))]
     if row.get("init"):
         cmd += ["--init", str(runs / row["init"].replace("-", "_"))]
     return cmd
