@@ -3,7 +3,8 @@
 
     python tools/launch_local_workers.py 2 -- keras-sr train srcnn --strategy multiworker ...
 
-Each worker's output is streamed with a ``[worker i]`` prefix. All workers are stopped on
+Each worker's output is streamed with a ``[worker i]`` prefix (after a ``[launcher] worker i:
+pid N`` line per worker). All workers are stopped on
 Ctrl-C or as soon as one fails; the exit code is the first failing worker's (0 if all pass).
 On a real cluster, set the same TF_CONFIG on every host instead (see the README).
 """
@@ -59,6 +60,7 @@ def main(argv=None) -> int:
         p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              start_new_session=True)
         procs.append(p)
+        print(f"[launcher] worker {i}: pid {p.pid}", flush=True)
         th = threading.Thread(target=_pump, args=(i, p.stdout), daemon=True)
         th.start()
         threads.append(th)

@@ -142,7 +142,7 @@ def train(arch, factor, data, lr_data, epochs, batch_size, lr, degradation, colo
 
     record = run(cfg, overwrite=overwrite, command="keras-sr " + " ".join(sys.argv[1:]))
     mean = record["validation"]["mean"]
-    click.echo(f"Saved {Path(cfg.out) / 'model.keras'}")
+    click.echo(f"Saved {Path(record['config']['out']) / 'model.keras'}")  # a non-chief worker: its temp folder
     if "model_psnr" not in mean:
         click.echo(f"Validation PSNR on held-out patches: {mean.get('val_psnr_patches')}")
         return

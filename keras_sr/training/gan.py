@@ -3,8 +3,8 @@
 ``compile(g_optimizer, d_optimizer)`` passes the generator's optimizer to Keras (so LR
 schedules and callbacks act on it) and keeps the discriminator's beside it; both are built
 before ``fit`` so ``BackupAndRestore`` checkpoints and restores both. Losses are Keras loss
-objects, divided by the replica count before the gradients (correct under
-``tf.distribute``). Data: ``(lr, hr)`` float batches, or with ``device_augment=True`` uint8 HR
+objects, which scale themselves by 1/replicas under ``tf.distribute``; logged losses are the
+global means (tested equal to the single-device loss). Data: ``(lr, hr)`` float batches, or with ``device_augment=True`` uint8 HR
 crops that are flipped/rotated, degraded (bicubic) and scaled inside the compiled step.
 """
 
@@ -70,6 +70,9 @@ class SRGAN(_k.Model):
     def train_step(self, data):
         t = tf()
         lr, hr = self._pairs(data)
+        # Keras 3 loss objects already scale by 1/replicas under tf.distribute (per-replica mean
+        # / replicas; the all-reduce sums the gradients to those of the global mean), so the
+        # losses are differentiated as they are and multiplied back by `replicas` for logging.
         replicas = t.distribute.get_strategy().num_replicas_in_sync
         batch = t.shape(hr)[0]
         with t.GradientTape() as tape:
@@ -77,8 +80,7 @@ class SRGAN(_k.Model):
             real = self.discriminator(hr, training=True)
             fake = self.discriminator(sr, training=True)
             d_loss = self.bce(t.ones_like(real), real) + self.bce(t.zeros_like(fake), fake)
-            scaled = d_loss / replicas  # per-replica mean -> summed across replicas = global mean
-        grads = tape.gradient(scaled, self.discriminator.trainable_variables)
+        grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
         self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables))
         with t.GradientTape() as tape:
             sr = self.generator(lr, training=True)
@@ -88,10 +90,11 @@ class SRGAN(_k.Model):
             g_loss = content + self.adversarial_weight * adversarial
             if self.pixel_weight:
                 g_loss += self.pixel_weight * self.mse(hr, sr)
-            scaled = g_loss / replicas
-        grads = tape.gradient(scaled, self.generator.trainable_variables)
+        grads = tape.gradient(g_loss, self.generator.trainable_variables)
         self.optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
-        values = {"g_loss": g_loss, "d_loss": d_loss, "content_loss": content, "adversarial_loss": adversarial,
+        r = t.cast(replicas, g_loss.dtype)
+        values = {"g_loss": g_loss * r, "d_loss": d_loss * r, "content_loss": content * r,
+                  "adversarial_loss": adversarial * r,
                   "d_real": t.reduce_mean(t.sigmoid(real)), "d_fake": t.reduce_mean(t.sigmoid(fake))}
         for name, v in values.items():
             self.trackers[name].update_state(v, sample_weight=batch)

@@ -9,6 +9,7 @@ with its :class:`~keras_sr.models.ModelInfo` embedded) and ``record.json``.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import platform
@@ -34,6 +35,7 @@ from keras_sr.evaluation.metrics import psnr_metric
 from keras_sr.inference import SUPPORTED_SCALES, check_compatibility
 from keras_sr.models import ModelInfo, border, build_model, get_architecture, save_with_info
 from keras_sr.training.callbacks import curve_plot_callback, plot_curves, read_log
+from keras_sr.training import distributed
 from keras_sr.training.config import TrainConfig
 from keras_sr.training.losses import pixel_loss
 
@@ -164,14 +166,8 @@ def get_strategy(name: str):
         return t.distribute.get_strategy()
     if name == "mirrored":
         return t.distribute.MirroredStrategy()
-    if name == "multiworker":
-        import os
-
-        try:
-            json.loads(os.environ.get("TF_CONFIG", "{}"))
-        except ValueError as exc:
-            raise UsageError(f"malformed TF_CONFIG: {exc}") from None
-        return t.distribute.MultiWorkerMirroredStrategy()
+    if name == "multiworker":  # malformed TF_CONFIG: UsageError; unreachable peers: timeout
+        return distributed.multiworker_strategy()
     if name == "tpu":
         try:
             resolver = t.distribute.cluster_resolver.TPUClusterResolver()
@@ -292,6 +288,12 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
     if cfg.batch_size % strategy.num_replicas_in_sync:
         raise UsageError(f"global batch {cfg.batch_size} is not divisible by the "
                          f"{strategy.num_replicas_in_sync} replicas of --strategy {cfg.strategy}")
+    # keras-team/keras#20585: fit() fails under MultiWorkerMirroredStrategy with > 1 worker, so
+    # there a strategy.run loop trains instead (keras_sr.training.distributed.needs_custom_loop);
+    # only the chief writes into --out, the other workers into a temporary folder.
+    custom_loop = distributed.needs_custom_loop(cfg.strategy, strategy)
+    if custom_loop:
+        cfg = dataclasses.replace(cfg, out=distributed.worker_out(strategy, cfg.out))
     out, resuming = _prepare_out(cfg, overwrite)
     _write_json(out / "config.json", cfg.to_dict())
 
@@ -327,7 +329,7 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
         lr = k.optimizers.schedules.CosineDecay(cfg.lr, decay_steps=max(1, total), alpha=0.01)
     log_path, best_path = out / "log.csv", out / "best.keras"
     previous = read_log(log_path) if resuming else []
-    callbacks = [k.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=True)]
+    callbacks = [] if custom_loop else [k.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=True)]
     if cfg.arch == "srgan":
         with strategy.scope():
             fit_model = _gan(cfg, model, channels, lr)
@@ -355,9 +357,14 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2  # one line per epoch in logs
     t0 = time.time()
-    fit_model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs,
-              steps_per_epoch=steps if cfg.patch_mode == "random" else None,
-              callbacks=callbacks, verbose=verbose)
+    if custom_loop:
+        distributed.fit_loop(strategy, fit_model, train_ds, val_ds, epochs=cfg.epochs,
+                             steps=steps if cfg.patch_mode == "random" else None, callbacks=callbacks,
+                             backup_dir=out / "backup", global_batch=cfg.batch_size, verbose=verbose)
+    else:
+        fit_model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs,
+                      steps_per_epoch=steps if cfg.patch_mode == "random" else None,
+                      callbacks=callbacks, verbose=verbose)
     wall = time.time() - t0
     rows = read_log(log_path)
     loss_key = "g_loss" if cfg.arch == "srgan" else "loss"
