@@ -217,3 +217,20 @@ def test_srgan_under_mirrored_two_devices_matches_one_device():
     for key in ("g_loss", "d_loss", "content_loss", "adversarial_loss"):
         assert abs(result["single"][key] - result["mirrored"][key]) < 1e-4, (key, result)
     assert all(np.isfinite(v) for v in result["more"].values()), result
+
+
+def test_global_batch_not_divisible_by_replicas(tiny_data, tmp_path):
+    """--batch-size 7 over the 2 replicas of MirroredStrategy (2 logical CPUs): one line, exit 2."""
+    script = (
+        "import sys, tensorflow as tf\n"
+        "cpu = tf.config.list_physical_devices('CPU')[0]\n"
+        "tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)\n"
+        "from keras_sr.cli.main import main\n"
+        "sys.argv = ['keras-sr'] + sys.argv[1:]\n"
+        "main()\n")
+    proc = subprocess.run([sys.executable, "-c", script, "train", "srcnn", "--data", str(tiny_data),
+                           "--strategy", "mirrored", "--batch-size", "7", "--out", str(tmp_path / "r")],
+                          capture_output=True, text=True, timeout=120)
+    lines = [line for line in proc.stderr.strip().splitlines() if line.startswith("Error")]
+    assert proc.returncode == 2 and len(lines) == 1 and "not divisible by the 2 replicas" in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "r" / "model.keras").exists()
