@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -117,8 +119,11 @@ def test_cli_srresnet_then_srgan_and_generator_reload(tmp_path, tiny_data):
     r = CliRunner().invoke(main, ["train", "srresnet", *common, "--out", str(tmp_path / "pre")])
     assert r.exit_code == 0, r.output
     r = CliRunner().invoke(main, ["train", "srgan", *common, "--content", "pixel", "--augment-on", "device",
-                                  "--init", str(tmp_path / "pre"), "--out", str(tmp_path / "gan")])
+                                  "--ema", "0.99", "--init", str(tmp_path / "pre"), "--out", str(tmp_path / "gan")])
     assert r.exit_code == 0, r.output
+    assert json.loads((tmp_path / "gan" / "config.json").read_text())["ema"] == 0.99
+    r = CliRunner().invoke(main, ["train", "srcnn", "--ema", "0.99", "--out", str(tmp_path / "no")])
+    assert r.exit_code == 2 and "--ema is a momentum in (0, 1) for srgan" in r.stderr
     g = keras_sr.load_model(tmp_path / "gan" / "generator.keras")
     x = np.random.default_rng(0).random((1, 10, 12, 3), dtype=np.float32)
     again = keras_sr.load_model(tmp_path / "gan" / "generator.keras")
@@ -127,3 +132,57 @@ def test_cli_srresnet_then_srgan_and_generator_reload(tmp_path, tiny_data):
     r = CliRunner().invoke(main, ["train", "srgan", *common[:2], "--factor", "4", *common[4:],
                                   "--init", str(tmp_path / "pre"), "--out", str(tmp_path / "bad")])
     assert r.exit_code == 2 and "--init model is x2" in r.stderr
+
+
+def test_generator_ema_is_updated_checkpointed_and_swapped_in(tmp_path):
+    import keras
+
+    from keras_sr.training.gan import SRGAN
+
+    def make():
+        keras.utils.set_random_seed(0)
+        gan = SRGAN(srresnet(2, blocks=1, filters=8), discriminator(filters=4, dense=8), scale=2, ema=0.9)
+        gan.compile(g_optimizer=keras.optimizers.Adam(1e-2), d_optimizer=keras.optimizers.Adam(1e-3))
+        gan.build_all(8)
+        return gan
+
+    gan = make()
+    start = [np.asarray(v).copy() for v in gan.generator.trainable_variables]
+    lr, hr = _data()
+    backup = keras.callbacks.BackupAndRestore(str(tmp_path / "b"), delete_checkpoint=False)
+    gan.fit(lr, hr, batch_size=4, epochs=1, verbose=0, callbacks=[backup])
+    raw = [np.asarray(v) for v in gan.generator.trainable_variables]
+    ema = [np.asarray(e) for e in gan.ema_weights]
+    # two steps of EMA with momentum 0.9 from the start weights: between start and raw, nearer start
+    moved = [np.abs(r - s).sum() for r, s in zip(raw, start)]
+    ema_moved = [np.abs(e - s).sum() for e, s in zip(ema, start)]
+    assert sum(moved) > 0 and 0 < sum(ema_moved) < 0.5 * sum(moved)
+    fresh = make()
+    restore = keras.callbacks.BackupAndRestore(str(tmp_path / "b"))
+    restore.set_model(fresh)
+    restore.on_train_begin()
+    for a, b in zip(fresh.ema_weights, ema):
+        np.testing.assert_array_equal(np.asarray(a), b)
+    gan.use_ema_weights()
+    for v, e in zip(gan.generator.trainable_variables, ema):
+        np.testing.assert_array_equal(np.asarray(v), e)
+
+
+def test_validation_reports_lpips_when_given(small_gan):
+    import keras
+
+    from keras_sr.training.gan import SRGAN
+
+    class FakeLPIPS:  # the graph-side distance the real LPIPS exposes
+        def _distance(self, a, b):
+            import tensorflow as tf
+
+            return tf.reduce_mean(tf.abs(a - b), axis=[1, 2, 3])
+
+    gan = SRGAN(srresnet(2, blocks=1, filters=8), discriminator(filters=4, dense=8), scale=2, lpips=FakeLPIPS())
+    gan.compile(g_optimizer=keras.optimizers.Adam(1e-3), d_optimizer=keras.optimizers.Adam(1e-3))
+    gan.build_all(8)
+    lr, hr = _data()
+    logs = gan.evaluate(lr, hr, batch_size=4, verbose=0, return_dict=True)
+    sr = np.clip(gan.generator.predict(lr, verbose=0), 0, 1)
+    assert abs(logs["lpips"] - float(np.mean(np.abs(hr - sr)))) < 1e-5

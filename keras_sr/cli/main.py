@@ -105,6 +105,8 @@ def main():
               help="Experiment tracking besides log.csv (default tensorboard when installed).")
 @click.option("--augment-on", type=click.Choice(["pipeline", "device"]),
               help="srgan: flips/rotations/degradation in tf.data (pipeline) or in the train step (device).")
+@click.option("--ema", type=float, help="srgan: keep an EMA of the generator weights with this momentum "
+                                      "(e.g. 0.999) and save it instead of the last weights.")
 @click.option("--out", "-o", type=click.Path(), help="Run folder (default runs/<arch>_x<factor>_<degradation>).")
 @click.option("--init", help="Start from this model's weights (fine-tuning).")
 @click.option("--recipe", help="A full recipe, e.g. srcnn-keras (SRCNN-keras's original training).")
@@ -112,8 +114,8 @@ def main():
 @click.option("--overwrite", is_flag=True, help="Replace a finished run in --out.")
 def train(arch, factor, data, lr_data, epochs, batch_size, lr, degradation, color_space, patch_size,
           steps_per_epoch, schedule, val_fraction, loss, blocks, filters, content, adv_weight, vgg_weights,
-          vgg_layer, vgg19_weights, strategy, mixed_precision, track, augment_on, out, init, recipe, seed,
-          overwrite):
+          vgg_layer, vgg19_weights, strategy, mixed_precision, track, augment_on, ema, out, init, recipe,
+          seed, overwrite):
     """Train ARCH (srcnn, srcnn-915, srcnn-955, srcnn-deep, fsrcnn, fsrcnn-s, espcn, srresnet,
     srgan) with fit().
 
@@ -133,7 +135,7 @@ def train(arch, factor, data, lr_data, epochs, batch_size, lr, degradation, colo
                               patch_size=patch_size, steps_per_epoch=steps_per_epoch,
                               schedule=schedule, val_fraction=val_fraction, init=init, seed=seed,
                               loss=loss, content=content, adv_weight=adv_weight, vgg_weights=vgg_weights,
-                              vgg_layer=vgg_layer, vgg19_weights=vgg19_weights, augment_on=augment_on,
+                              vgg_layer=vgg_layer, vgg19_weights=vgg19_weights, augment_on=augment_on, ema=ema,
                               strategy=strategy, mixed_precision=mixed_precision, track=list(track),
                               arch_kwargs={k: v for k, v in (("blocks", blocks), ("filters", filters))
                                            if v is not None})

@@ -60,6 +60,7 @@ class TrainConfig:
     mixed_precision: bool = False  # mixed_float16 (GPUs)
     track: list = field(default_factory=lambda: ["tensorboard"])  # tensorboard, mlflow, none
     augment_on: str = "pipeline"  # or "device" (GAN: flips/rot90/degradation inside the step)
+    ema: float = 0.0  # srgan: momentum of the generator-weight EMA that is saved (0 = off)
     val_fraction: float = 0.1
     seed: int = 0
     init: str | None = None
@@ -103,4 +104,6 @@ class TrainConfig:
             raise UsageError(f"--augment-on must be pipeline or device, got {cfg.augment_on!r}")
         if cfg.augment_on == "device" and cfg.arch != "srgan":
             raise UsageError("--augment-on device is implemented for srgan only")
+        if cfg.ema and (cfg.arch != "srgan" or not 0 < cfg.ema < 1):
+            raise UsageError(f"--ema is a momentum in (0, 1) for srgan, got {cfg.ema} for {cfg.arch}")
         return cfg

@@ -4,7 +4,10 @@
 schedules and callbacks act on it) and keeps the discriminator's beside it; both are built
 before ``fit`` so ``BackupAndRestore`` checkpoints and restores both. Losses are Keras loss
 objects, which scale themselves by 1/replicas under ``tf.distribute``; logged losses are the
-global means (tested equal to the single-device loss). Data: ``(lr, hr)`` float batches, or with ``device_augment=True`` uint8 HR
+global means (tested equal to the single-device loss). ``ema`` > 0 keeps an exponential moving
+average of the generator's weights (checkpointed with the model; :meth:`use_ema_weights` puts
+it into the generator: validation during training uses the raw weights). ``lpips`` adds
+``val_lpips`` to the validation metrics. Data: ``(lr, hr)`` float batches, or with ``device_augment=True`` uint8 HR
 crops that are flipped/rotated, degraded (bicubic) and scaled inside the compiled step.
 """
 
@@ -20,7 +23,8 @@ class SRGAN(_k.Model):
     """Generator + discriminator; ``call`` runs the generator (RGB in [0, 1])."""
 
     def __init__(self, generator, discriminator, content_loss=None, adversarial_weight: float = 1e-3,
-                 pixel_weight: float = 0.0, scale: int = 4, device_augment: bool = False, **kwargs):
+                 pixel_weight: float = 0.0, scale: int = 4, device_augment: bool = False, ema: float = 0.0,
+                 lpips=None, **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
@@ -29,7 +33,11 @@ class SRGAN(_k.Model):
         self.pixel_weight = pixel_weight
         self.scale = scale
         self.device_augment = device_augment
-        names = ("g_loss", "d_loss", "content_loss", "adversarial_loss", "d_real", "d_fake", "psnr", "ssim")
+        self.ema = float(ema)  # momentum of the generator-weight EMA; 0 = off
+        self.lpips = lpips  # a keras_sr.evaluation.lpips.LPIPS: val_lpips is reported
+        self.ema_weights = []
+        names = ("g_loss", "d_loss", "content_loss", "adversarial_loss", "d_real", "d_fake", "psnr", "ssim",
+                 *(("lpips",) if lpips is not None else ()))
         self.trackers = {n: _k.metrics.Mean(name=n) for n in names}
 
     def compile(self, g_optimizer, d_optimizer, **kwargs):
@@ -44,9 +52,20 @@ class SRGAN(_k.Model):
 
         x = np.zeros((1, lr_size, lr_size, self.generator.input_shape[-1]), np.float32)
         self.discriminator(self.generator(x))
+        if self.ema and not self.ema_weights:  # model state (checkpointed): before build() locks it
+            self.ema_weights = [self.add_weight(shape=v.shape, initializer="zeros", trainable=False,
+                                                aggregation="only_first_replica", name=f"ema_{i}")
+                                for i, v in enumerate(self.generator.trainable_variables)]
+            for e, v in zip(self.ema_weights, self.generator.trainable_variables):
+                e.assign(v)
         self.build(x.shape)
         self.optimizer.build(self.generator.trainable_variables)
         self.d_optimizer.build(self.discriminator.trainable_variables)
+
+    def use_ema_weights(self) -> None:
+        """Put the EMA of the generator's weights into the generator (before saving it)."""
+        for e, v in zip(self.ema_weights, self.generator.trainable_variables):
+            v.assign(e)
 
     @property
     def metrics(self):
@@ -92,6 +111,8 @@ class SRGAN(_k.Model):
                 g_loss += self.pixel_weight * self.mse(hr, sr)
         grads = tape.gradient(g_loss, self.generator.trainable_variables)
         self.optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
+        for e, v in zip(self.ema_weights, self.generator.trainable_variables):
+            e.assign(self.ema * e + (1.0 - self.ema) * v)
         r = t.cast(replicas, g_loss.dtype)
         values = {"g_loss": g_loss * r, "d_loss": d_loss * r, "content_loss": content * r,
                   "adversarial_loss": adversarial * r,
@@ -106,8 +127,12 @@ class SRGAN(_k.Model):
         sr = t.clip_by_value(self.generator(lr, training=False), 0.0, 1.0)
         self.trackers["psnr"].update_state(t.image.psnr(hr, sr, max_val=1.0))
         self.trackers["ssim"].update_state(t.image.ssim(hr, sr, max_val=1.0))
-        return {n: self.trackers[n].result() for n in ("psnr", "ssim")}
+        names = ("psnr", "ssim")
+        if self.lpips is not None:
+            self.trackers["lpips"].update_state(self.lpips._distance(t.cast(hr, t.float32), t.cast(sr, t.float32)))
+            names += ("lpips",)
+        return {n: self.trackers[n].result() for n in names}
 
     def get_config(self):
         return {**super().get_config(), "adversarial_weight": self.adversarial_weight,
-                "pixel_weight": self.pixel_weight, "scale": self.scale}
+                "pixel_weight": self.pixel_weight, "scale": self.scale, "ema": self.ema}

@@ -232,6 +232,21 @@ def _data_entry(cfg, train_files, manifest) -> dict:
     return entry if cfg.data else dict(entry, source="built-in scikit-image samples")
 
 
+def _validation_lpips(cfg: TrainConfig):
+    """LPIPS (AlexNet) for SRGAN's ``val_lpips`` when its weights are found ($KERAS_SR_WEIGHTS,
+    the cache, or beside ``--vgg-weights``); otherwise a note and no LPIPS."""
+    from keras_sr.evaluation.lpips import FILES, find_weights, get_lpips
+
+    beside = Path(cfg.vgg_weights).with_name(FILES["alex"]) if cfg.vgg_weights else None
+    try:
+        path = beside if beside is not None and beside.exists() else find_weights("alex")
+    except KerasSRError:
+        print("Note: LPIPS weights not found: validation reports PSNR/SSIM only "
+              "(set $KERAS_SR_WEIGHTS to the folder of lpips_alex_v0.1.npz)", file=sys.stderr)
+        return None
+    return get_lpips("alex", str(path))
+
+
 def _gan(cfg: TrainConfig, generator, channels: int, lr):
     """SRGAN around ``generator`` with a fresh discriminator, compiled, built (both optimizers)."""
     from keras_sr.models import discriminator
@@ -245,7 +260,7 @@ def _gan(cfg: TrainConfig, generator, channels: int, lr):
     content = (VGGContentLoss(cfg.vgg_layer, cfg.vgg_weights, cfg.vgg19_weights) if cfg.content == "vgg"
                else pixel_loss(cfg.loss))
     gan = SRGAN(generator, discriminator(channels), content, cfg.adv_weight, scale=cfg.factor,
-                device_augment=cfg.augment_on == "device")
+                device_augment=cfg.augment_on == "device", ema=cfg.ema, lpips=_validation_lpips(cfg))
     gan.compile(g_optimizer=k.optimizers.Adam(learning_rate=lr, beta_1=0.9),
                 d_optimizer=k.optimizers.Adam(learning_rate=lr, beta_1=0.9))
     gan.build_all(max(4, cfg.patch_size // cfg.factor))
@@ -366,6 +381,8 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
                       steps_per_epoch=steps if cfg.patch_mode == "random" else None,
                       callbacks=callbacks, verbose=verbose)
     wall = time.time() - t0
+    if cfg.arch == "srgan" and cfg.ema:
+        fit_model.use_ema_weights()  # the saved and evaluated generator is the EMA
     rows = read_log(log_path)
     loss_key = "g_loss" if cfg.arch == "srgan" else "loss"
     if not rows or not np.isfinite(rows[-1].get(loss_key, np.nan)):
