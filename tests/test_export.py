@@ -166,3 +166,19 @@ def test_bare_export_command_uses_the_default_shipped_model(tmp_path, monkeypatc
     assert set(meta["files"]) == {"model_fp32.tflite", "photo_fp32.tflite"} and meta["scale"] == 2
     r = CliRunner().invoke(main, ["export", "--tflite"])
     assert r.exit_code == 1 and "exists" in r.stderr
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_deconvolution_exports_as_an_equal_conv_and_depth_to_space(scale):
+    from keras_sr.export.graphs import deploy_model
+
+    model = build_model("fsrcnn", scale, d=12, s=4, m=1)
+    rng = np.random.default_rng(scale)
+    model.set_weights([rng.normal(0, 0.2, w.shape).astype(np.float32) for w in model.get_weights()])
+    deployed = deploy_model(model)
+    assert [layer.__class__.__name__ for layer in deployed.layers[-2:]] == ["Conv2D", "DepthToSpace"]
+    for shape in [(1, 13, 17, 1), (2, 6, 9, 1)]:
+        x = rng.random(shape, dtype=np.float32)
+        np.testing.assert_allclose(deployed.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-5)
+    espcn = build_model("espcn", scale)
+    assert deploy_model(espcn) is espcn

@@ -84,9 +84,15 @@ def main() -> int:
             rows.append(measure(name, parity, args.size, Path(tmp)))
     text = table(rows, args.size)
     print(text)
-    if args.write_readme:
+    if args.write_readme:  # rows of models not measured this time are kept
         readme = ROOT / "saved_models" / "README.md"
         s = readme.read_text()
+        old = s[s.index(BEGIN):s.index(END)].splitlines() if BEGIN in s else []
+        new = text.splitlines()
+        kept = [line for line in old if line.startswith("| ") and not line.startswith("| model |")
+                and line.split(" | ")[0][2:] not in {r["name"] for r in rows}]
+        body = sorted(kept + [line for line in new[2:] if line.startswith("| ")])
+        text = "\n".join(new[:2] + body + [line for line in new[2:] if not line.startswith("| ")])
         block = f"{BEGIN}\n{text}\n{END}"
         s = s[:s.index(BEGIN)] + block + s[s.index(END) + len(END):] if BEGIN in s else s.rstrip() + "\n\n" + block + "\n"
         readme.write_text(s)

@@ -22,7 +22,7 @@ from keras_sr.evaluation import metrics
 from keras_sr.evaluation.protocol import modcrop
 from keras_sr.export import (GPU_UNSUPPORTED, MODES, ExportConfig, check_exportable, convert,
                              interpreter, io_details, run_tflite, tflite_ops)
-from keras_sr.export.graphs import photo_fn, raw_fn
+from keras_sr.export.graphs import deploy_model, photo_fn, raw_fn
 
 PARITY_CROP = 192  # HR crop (px) of each parity image, to keep the check fast
 
@@ -160,6 +160,10 @@ def export(cfg: ExportConfig, progress=None) -> dict:
 
 def _export_into(work: Path, cfg, model, ref, info, scale, channels, border, calib, parity_images, say):
     k, t = keras(), tf()
+    deployed = deploy_model(model)  # FSRCNN: deconvolution -> conv + DEPTH_TO_SPACE (exact)
+    rewrites = [] if deployed is model else [f"{model.layers[-1].name}: Conv2DTranspose -> Conv2D + "
+                                            "DEPTH_TO_SPACE (equivalent weights)"]
+    model = deployed
     saved_dir = work / "saved_model"
     archive = k.export.ExportArchive()
     archive.track(model)
@@ -204,7 +208,7 @@ def _export_into(work: Path, cfg, model, ref, info, scale, channels, border, cal
         "keras_sr_version": __version__,
         "scale": scale, "color_space": info.color_space, "value_range": list(info.value_range),
         "layout": "NHWC", "input_mode": info.input_mode, "degradation": info.degradation,
-        "border": border,
+        "border": border, "graph_rewrites": rewrites,
         "raw_contract": (f"float32 [1, h, w, {channels}] in [0, 1] ({'Y of ' + info.color_space if channels == 1 else 'RGB'}"
                          f"{', already upscaled x%d and padded by %d px' % (scale, border) if info.input_mode == 'pre-upsampled' else ''})"
                          f" -> float32 [1, H, W, {channels}] in [0, 1] (clip before use)"),
