@@ -161,7 +161,7 @@ def read_deep_colour(path, im) -> np.ndarray | None:
     """The uint16 pixels of a 16-bit-per-channel RGB(A) PNG or TIFF (``im``: the file opened
     with Pillow, which would reduce it to 8 bits), before EXIF orientation; None for any
     other image. PNG is decoded by ``tf.io.decode_png``, TIFF by ``tifffile``."""
-    rawmode = (im.tile[0].args if im.tile else "") or ""
+    rawmode = (im.tile[0][3] if im.tile else "") or ""  # (codec, extents, offset, args) in every Pillow
     rawmode = rawmode[0] if isinstance(rawmode, tuple) else rawmode
     if im.mode not in ("RGB", "RGBA") or ";16" not in str(rawmode):
         return None
