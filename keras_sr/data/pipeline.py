@@ -299,8 +299,8 @@ def _paired_patches(files: PairedFiles, cfg: PipelineConfig, seed: int, augment:
         shape = t.shape(lr)
         oy = t.random.stateless_uniform([], seed_pair, 0, shape[0] - q + 1, dtype=t.int32)
         ox = t.random.stateless_uniform([], seed_pair[::-1], 0, shape[1] - q + 1, dtype=t.int32)
-        lr_c = lr[oy:oy + q, ox:ox + q]
-        hr_c = hr[oy * s:(oy + q) * s, ox * s:(ox + q) * s]
+        lr_c = t.cast(lr[oy:oy + q, ox:ox + q], t.float32) / 255.0
+        hr_c = t.cast(hr[oy * s:(oy + q) * s, ox * s:(ox + q) * s], t.float32) / 255.0
         if augment:
             lr_c, hr_c = pairs.augment(lr_c, seed_pair), pairs.augment(hr_c, seed_pair)
         return hr_c, lr_c
@@ -308,10 +308,9 @@ def _paired_patches(files: PairedFiles, cfg: PipelineConfig, seed: int, augment:
     return ds.map(crop, num_parallel_calls=t.data.AUTOTUNE)
 
 
-def _degrade_pair(pairs, batch):
-    t = tf()
-    hr, lr = batch
-    return pairs.from_pair(t.cast(hr, t.float32) / 255.0, t.cast(lr, t.float32) / 255.0, MARGIN)
+def _pair_batch_fn(pairs):
+    """Per batch: (HR, LR) float crops -> (input, label)."""
+    return lambda hr, lr: pairs.from_pair(hr, lr, MARGIN)
 
 
 def _images(files, cfg: PipelineConfig):
@@ -347,7 +346,7 @@ def training_dataset(files, cfg: PipelineConfig):
         if cfg.mode != "random":
             raise KerasSRError("paired LR/HR data needs random patches (not 'sliding')")
         ds = _paired_patches(files, cfg, cfg.seed, cfg.augment)
-        return _finish(ds, cfg, drop_remainder=True, per_batch=lambda hr, lr: _degrade_pair(pairs, (hr, lr)))
+        return _finish(ds, cfg, drop_remainder=True, per_batch=_pair_batch_fn(pairs))
     images = _images(files, cfg)
     if cfg.mode == "sliding":
         ds = images.flat_map(pairs.sliding)
@@ -379,7 +378,7 @@ def validation_dataset(files, cfg: PipelineConfig, max_patches: int = 512):
     if isinstance(files, PairedFiles):  # fixed random crops (seeded), each LR file's own pixels
         ds = _paired_patches(files, cfg, cfg.seed + 1, augment=False).take(max_patches)
         ds = ds.cache() if cfg.cache else ds
-        return _finish(ds, cfg, drop_remainder=False, per_batch=lambda hr, lr: _degrade_pair(pairs, (hr, lr)))
+        return _finish(ds, cfg, drop_remainder=False, per_batch=_pair_batch_fn(pairs))
     ds = _images(files, cfg).flat_map(pairs.grid).take(max_patches)
     ds = ds.map(lambda hr: pairs.from_hr(hr), num_parallel_calls=tf().data.AUTOTUNE)
     if cfg.cache:
