@@ -100,13 +100,8 @@ def write_image(path, image: np.ndarray, overwrite: bool = False, quality: int =
     deep_colour = arr.dtype == np.uint16 and arr.ndim == 3 and fmt in ("PNG", "TIFF")
     pil = None
     if not deep_colour:
-        if arr.dtype == np.uint16:
-            if arr.ndim == 2 and fmt in ("PNG", "TIFF"):
-                pil = Image.fromarray(arr)
-            else:  # 8-bit formats (JPEG, WebP, ...)
-                pil = Image.fromarray(np.round(arr / 257.0).astype(np.uint8))
-        else:
-            pil = Image.fromarray(arr if arr.dtype == np.uint8 else arr.astype(np.uint8))  # no copy
+        keep16 = arr.dtype == np.uint16 and arr.ndim == 2 and fmt in ("PNG", "TIFF")
+        pil = Image.fromarray(arr if keep16 else eight_bit(arr))  # 8-bit formats: rounded
         if fmt == "JPEG" and pil.mode == "RGBA":
             pil = pil.convert("RGB")
     tmp = None
@@ -129,6 +124,13 @@ def write_image(path, image: np.ndarray, overwrite: bool = False, quality: int =
         if tmp and os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def eight_bit(image: np.ndarray) -> np.ndarray:
+    """uint8 pixels: uint16 rounded to 8 bits (``/ 257``), uint8 returned as it is (no copy)."""
+    if image.dtype == np.uint16:
+        return np.round(image / 257.0).astype(np.uint8)
+    return image if image.dtype == np.uint8 else image.astype(np.uint8)
 
 
 def _png_chunk(tag: bytes, data: bytes) -> bytes:

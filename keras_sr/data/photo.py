@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_sr.data.io import _to_array, orient, read_deep_colour, write_image
+from keras_sr.data.io import _to_array, eight_bit, orient, read_deep_colour, write_image
 from keras_sr.errors import ImageReadError
 
 ORIENTATION = 0x0112
@@ -79,12 +79,8 @@ def to_pil(photo: Photo, pixels: np.ndarray | None = None):
     from PIL import Image
 
     arr = photo.pixels if pixels is None else pixels
-    if arr.dtype == np.uint16 and arr.ndim == 2:
-        im = Image.fromarray(arr.astype(np.uint16))
-    elif arr.dtype == np.uint16:  # Pillow has no 16-bit colour mode: 8 bits (save_photo keeps 16)
-        im = Image.fromarray(np.round(arr / 257.0).astype(np.uint8))
-    else:
-        im = Image.fromarray(arr.astype(np.uint8) if arr.dtype != np.uint8 else arr)
+    # Pillow has no 16-bit colour mode: 16-bit colour becomes 8 bits here (save_photo keeps 16)
+    im = Image.fromarray(arr if arr.dtype == np.uint16 and arr.ndim == 2 else eight_bit(arr))
     if photo.icc_profile:
         im.info["icc_profile"] = photo.icc_profile
     if photo.exif:

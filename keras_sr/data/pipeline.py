@@ -27,7 +27,7 @@ import numpy as np
 from keras_sr._backend import tf
 from keras_sr.data.color import y_of_uint8
 from keras_sr.data.degradations import get_degradation
-from keras_sr.data.io import image_size, read_image
+from keras_sr.data.io import eight_bit, image_size, read_image
 from keras_sr.errors import ImageReadError, KerasSRError
 
 MARGIN = 2  # LR pixels of context around random crops (bicubic support is 2 px per side)
@@ -107,8 +107,7 @@ def load_model_space(path, color_space: str) -> np.ndarray:
     """An image file as uint8 ``[H, W, C]`` in the model's space: Y of the given flavour
     (gray images: their gray value) or RGB (gray replicated; alpha dropped; 16-bit -> 8-bit)."""
     img = read_image(path)
-    if img.dtype == np.uint16:
-        img = np.round(img / 257.0).astype(np.uint8)
+    img = eight_bit(img)
     if img.ndim == 3:
         img = img[..., :3]
     if color_space == "rgb":

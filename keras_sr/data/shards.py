@@ -15,7 +15,6 @@ import json
 import warnings
 from pathlib import Path
 
-import numpy as np
 
 from keras_sr.errors import ImageReadError, KerasSRError
 
@@ -33,7 +32,7 @@ def prepare(sources, out, shard_mb: float = 64.0, factor: int | None = None, ove
     from PIL import Image
 
     from keras_sr._backend import tf
-    from keras_sr.data.io import atomic_write_text, list_images, read_image, sha256_file
+    from keras_sr.data.io import atomic_write_text, eight_bit, list_images, read_image, sha256_file
 
     t = tf()
     files = list_images(sources)
@@ -65,8 +64,7 @@ def prepare(sources, out, shard_mb: float = 64.0, factor: int | None = None, ove
             warnings.warn(f"skipping {f}: {exc}", UserWarning, stacklevel=2)
             skipped.append(str(f))
             continue
-        if img.dtype == np.uint16:
-            img = np.round(img / 257.0).astype(np.uint8)
+        img = eight_bit(img)
         if img.ndim == 3:
             img = img[..., :3]
         buf = io.BytesIO()
