@@ -15,7 +15,6 @@ import json
 import warnings
 from pathlib import Path
 
-
 from keras_sr.errors import ImageReadError, KerasSRError
 
 MANIFEST = "manifest.json"
