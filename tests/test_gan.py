@@ -174,7 +174,7 @@ def test_validation_reports_lpips_when_given(small_gan):
     from keras_sr.training.gan import SRGAN
 
     class FakeLPIPS:  # the graph-side distance the real LPIPS exposes
-        def _distance(self, a, b):
+        def distance(self, a, b):
             import tensorflow as tf
 
             return tf.reduce_mean(tf.abs(a - b), axis=[1, 2, 3])

@@ -131,9 +131,11 @@ class LPIPS:
         self.scale = arrays["scaling/scale"].astype(np.float32)
         t = tf()
         spec = t.TensorSpec([None, None, None, 3], t.float32)
-        self._fn = t.function(self._distance, input_signature=[spec, spec])
+        self._fn = t.function(self.distance, input_signature=[spec, spec])
 
-    def _distance(self, a, b):
+    def distance(self, a, b):
+        """Graph-side distance: float tensors ``[N, H, W, 3]`` in [0, 1] -> ``[N]`` (usable inside
+        a compiled step, e.g. SRGAN's validation)."""
         from keras_sr._backend import tf
 
         t = tf()

@@ -34,7 +34,7 @@ class SRGAN(_k.Model):
         self.scale = scale
         self.device_augment = device_augment
         self.ema = float(ema)  # momentum of the generator-weight EMA; 0 = off
-        self.lpips = lpips  # a keras_sr.evaluation.lpips.LPIPS: val_lpips is reported
+        self.lpips = lpips  # anything with LPIPS.distance (tensors): val_lpips is reported
         self.ema_weights = []
         names = ("g_loss", "d_loss", "content_loss", "adversarial_loss", "d_real", "d_fake", "psnr", "ssim",
                  *(("lpips",) if lpips is not None else ()))
@@ -129,7 +129,7 @@ class SRGAN(_k.Model):
         self.trackers["ssim"].update_state(t.image.ssim(hr, sr, max_val=1.0))
         names = ("psnr", "ssim")
         if self.lpips is not None:
-            self.trackers["lpips"].update_state(self.lpips._distance(t.cast(hr, t.float32), t.cast(sr, t.float32)))
+            self.trackers["lpips"].update_state(self.lpips.distance(t.cast(hr, t.float32), t.cast(sr, t.float32)))
             names += ("lpips",)
         return {n: self.trackers[n].result() for n in names}
 

@@ -283,13 +283,6 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
         every = max(2, int(round(1 / cfg.val_fraction))) if cfg.val_fraction > 0 else 0
         train_files = Shards(cfg.data[0], len(usable), every, False, min_size)
         val_files = Shards(cfg.data[0], len(usable), every, True, min_size) if every else train_files
-    elif cfg.lr_data:
-        hr_files = scan_images(list_images(cfg.data), min_size=min_size)
-        if not hr_files:
-            raise KerasSRError(f"no usable HR images in {', '.join(map(str, cfg.data))} "
-                               f"(need readable images of at least {min_size}x{min_size} px)")
-        paired = match_pairs(hr_files, list_images(cfg.lr_data), cfg.factor)
-        train_files, val_files = paired.split(cfg.val_fraction, cfg.seed)
     else:
         files = list_images(cfg.data) if cfg.data else sample_files()
         if not files:
@@ -298,7 +291,11 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
         if not files:
             raise KerasSRError(f"no usable training images in {', '.join(map(str, cfg.data or ['built-in samples']))}"
                                f" (need readable images of at least {min_size}x{min_size} px)")
-        train_files, val_files = split_files(files, cfg.val_fraction, cfg.seed)
+        if cfg.lr_data:  # paired LR files instead of degrading the HR images
+            paired = match_pairs(files, list_images(cfg.lr_data), cfg.factor)
+            train_files, val_files = paired.split(cfg.val_fraction, cfg.seed)
+        else:
+            train_files, val_files = split_files(files, cfg.val_fraction, cfg.seed)
     strategy = get_strategy(cfg.strategy)
     if cfg.batch_size % strategy.num_replicas_in_sync:
         raise UsageError(f"global batch {cfg.batch_size} is not divisible by the "
