@@ -83,8 +83,9 @@ def deploy_model(model):
         for b in range(n):
             block = response[:, s * (2 * r - a): s * (2 * r - a) + s, s * (2 * r - b): s * (2 * r - b) + s, :]
             w[a, b] = block.reshape(cin, s * s * cout)  # (py, px, o) order = depth_to_space's
-    used = np.nonzero(np.abs(w).reshape(n, n, -1).max(axis=(1, 2)) + np.abs(w).reshape(n, n, -1).max(axis=(0, 2)))[0]
-    crop = int(max(abs(used - r).max(), 0)) if used.size else 0
+    tap = np.abs(w).reshape(n, n, -1).max(axis=2)  # largest weight per (a, b) tap
+    used = np.nonzero(tap.max(axis=1) + tap.max(axis=0))[0]  # rows or columns with a nonzero tap
+    crop = int(np.abs(used - r).max()) if used.size else 0
     w = w[r - crop: r + crop + 1, r - crop: r + crop + 1]
     conv = k.layers.Conv2D(s * s * cout, 2 * crop + 1, padding="same", use_bias=bias is not None,
                            name=f"{last.name}_as_conv")
