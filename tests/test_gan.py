@@ -119,9 +119,14 @@ def test_cli_srresnet_then_srgan_and_generator_reload(tmp_path, tiny_data):
     r = CliRunner().invoke(main, ["train", "srresnet", *common, "--out", str(tmp_path / "pre")])
     assert r.exit_code == 0, r.output
     r = CliRunner().invoke(main, ["train", "srgan", *common, "--content", "pixel", "--augment-on", "device",
-                                  "--ema", "0.99", "--init", str(tmp_path / "pre"), "--out", str(tmp_path / "gan")])
+                                  "--ema", "0.99", "--d-filters", "4", "--init", str(tmp_path / "pre"), "--out", str(tmp_path / "gan")])
     assert r.exit_code == 0, r.output
     assert json.loads((tmp_path / "gan" / "config.json").read_text())["ema"] == 0.99
+    record = json.loads((tmp_path / "gan" / "record.json").read_text())
+    assert record["config"]["d_filters"] == 4
+    assert record["discriminator_params"] == discriminator(filters=4).count_params()
+    r = CliRunner().invoke(main, ["train", "srgan", *common, "--d-filters", "0", "--out", str(tmp_path / "d0")])
+    assert r.exit_code == 2 and "d-filters must be >= 1" in r.stderr
     r = CliRunner().invoke(main, ["train", "srcnn", "--ema", "0.99", "--out", str(tmp_path / "no")])
     assert r.exit_code == 2 and "--ema is a momentum in (0, 1) for srgan" in r.stderr
     g = keras_sr.load_model(tmp_path / "gan" / "generator.keras")

@@ -79,3 +79,30 @@ def test_shipped_models_load_verify_and_reproduce_their_card(name, shared_path):
     for ds in ("Set5", "Set14"):
         m = evaluate(model, shared_path("datasets", ds), card["scale"]).means()
         assert abs(m["model_psnr"] - card["measured"][ds]["psnr"]) <= 0.02, (name, ds, m)
+
+
+def test_every_train_zoo_row_is_a_valid_train_command(tmp_path):
+    """Each row of tools/train_zoo.py parses as `keras-sr train` options and resolves to a
+    config the pipeline accepts (a row with a patch size the scale does not divide, say,
+    would only fail when its turn comes in a long queue)."""
+    import importlib.util
+
+    from keras_sr.cli.main import main
+    from keras_sr.data.pipeline import PipelineConfig
+    from keras_sr.training.config import TrainConfig
+
+    path = __import__("pathlib").Path(__file__).resolve().parents[1] / "tools" / "train_zoo.py"
+    spec = importlib.util.spec_from_file_location("train_zoo", path)
+    train_zoo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train_zoo)
+    for name in train_zoo.ZOO:
+        cmd = train_zoo.command(name, tmp_path / "runs", tmp_path / "datasets")
+        args = cmd[cmd.index("train") + 1:]
+        ctx = main.make_context("keras-sr", ["train", *args])
+        with ctx:
+            sub = main.get_command(ctx, "train")
+            params = sub.make_context("train", args, parent=ctx).params
+        cfg = TrainConfig.resolve(params["arch"], factor=params["factor"], patch_size=params["patch_size"],
+                                  epochs=params["epochs"], lr=params["lr"], batch_size=params["batch_size"])
+        PipelineConfig(scale=cfg.factor, patch_size=cfg.patch_size).validate()  # raises on a bad row
+        assert params["out"].endswith(name.replace("-", "_"))

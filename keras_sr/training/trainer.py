@@ -64,7 +64,7 @@ def _check_config(cfg: TrainConfig) -> None:
     get_degradation(cfg.degradation)
     if cfg.color_space not in COLOR_SPACES:
         raise UsageError(f"unknown colour space {cfg.color_space!r}; known: {', '.join(COLOR_SPACES)}")
-    for name in ("epochs", "batch_size", "patch_size"):
+    for name in ("epochs", "batch_size", "patch_size", "d_filters"):
         if getattr(cfg, name) < 1:
             raise UsageError(f"{name.replace('_', '-')} must be >= 1, got {getattr(cfg, name)}")
     if cfg.lr <= 0:
@@ -259,7 +259,7 @@ def _gan(cfg: TrainConfig, generator, channels: int, lr):
               "(--init <srresnet run>)", file=sys.stderr)
     content = (VGGContentLoss(cfg.vgg_layer, cfg.vgg_weights, cfg.vgg19_weights) if cfg.content == "vgg"
                else pixel_loss(cfg.loss))
-    gan = SRGAN(generator, discriminator(channels), content, cfg.adv_weight, scale=cfg.factor,
+    gan = SRGAN(generator, discriminator(channels, filters=cfg.d_filters), content, cfg.adv_weight, scale=cfg.factor,
                 device_augment=cfg.augment_on == "device", ema=cfg.ema, lpips=_validation_lpips(cfg))
     gan.compile(g_optimizer=k.optimizers.Adam(learning_rate=lr, beta_1=0.9),
                 d_optimizer=k.optimizers.Adam(learning_rate=lr, beta_1=0.9))
@@ -402,6 +402,8 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
         "wall_time_s_this_invocation": round(wall, 1),
         "best_val_psnr_patches": max(r.get("val_psnr", -1) for r in rows),
     }
+    if cfg.arch == "srgan":
+        record["discriminator_params"] = int(fit_model.discriminator.count_params())
     info = ModelInfo(architecture=cfg.arch, scale=cfg.factor, degradation=cfg.degradation,
                      color_space=cfg.color_space, input_mode=spec.input_mode, record=record)
     from keras_sr.evaluation.evaluate import evaluate
