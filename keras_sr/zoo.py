@@ -67,6 +67,11 @@ PUBLISHED = {  # Set5 / Set14 PSNR (Y, paper protocol) of each architecture's pa
     ("fsrcnn", 2): (37.00, 32.63), ("fsrcnn", 3): (33.06, 29.37), ("fsrcnn", 4): (30.72, 27.61),
     ("espcn", 3): (33.13, 29.49), ("espcn", 4): (30.90, 27.73),
     ("srcnn-955", 2): (36.66, 32.45), ("srcnn-955", 3): (32.75, 29.30), ("srcnn-955", 4): (30.48, 27.50),
+    # Ledig et al. 2017, Table 2 (Y, 4 px shaved; their 16x64 generator)
+    ("srresnet", 4): (32.05, 28.49), ("srgan", 4): (29.40, 26.02),
+}
+PUBLISHED_LPIPS = {  # Set5 / Set14 LPIPS (AlexNet v0.1) of the paper's released SRGAN outputs
+    ("srgan", 4): (0.0882, 0.1663),
 }
 MAX_BYTES = 1 << 20
 
@@ -99,7 +104,8 @@ def ship(model_file, name: str, measured: dict, dest=None, overwrite: bool = Fal
     record = dict(info.record or {})
     from keras_sr.models import build_model
 
-    params = int(build_model(info.architecture, info.scale).count_params())
+    # the trained model's count (a reduced srresnet, say), not the architecture's default size
+    params = record.get("params") or int(build_model(info.architecture, info.scale).count_params())
     card = {
         "name": name, "file": target.name, "sha256": sha256_file(target), "bytes": target.stat().st_size,
         "architecture": info.architecture, "params": params, "scale": info.scale,
@@ -113,5 +119,7 @@ def ship(model_file, name: str, measured: dict, dest=None, overwrite: bool = Fal
         "measured": measured,
         "published": dict(zip(("Set5", "Set14"), PUBLISHED.get((info.architecture, info.scale), (None, None)))),
     }
+    if (info.architecture, info.scale) in PUBLISHED_LPIPS:
+        card["published_lpips"] = dict(zip(("Set5", "Set14"), PUBLISHED_LPIPS[(info.architecture, info.scale)]))
     card_path.write_text(json.dumps(card, indent=2) + "\n")
     return card

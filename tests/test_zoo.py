@@ -38,6 +38,19 @@ def test_load_by_name_checks_sha256(zoo):
         keras_sr.load_model("espcn-x3")
 
 
+def test_card_counts_the_trained_models_params(tmp_path):
+    """A reduced generator (8 x 16 here) is carded with its own size, not the paper's 16 x 64."""
+    model = build_model("srresnet", 4, channels=3, blocks=2, filters=16)
+    run = tmp_path / "run"
+    run.mkdir()
+    save_with_info(model, run / "model.keras", ModelInfo("srgan", 4, color_space="rgb", input_mode="lr",
+                                                         record={"params": int(model.count_params())}))
+    card = ship(run, "srgan-x4", {}, dest=tmp_path)
+    assert card["params"] == model.count_params() < build_model("srresnet", 4).count_params()
+    assert card["published"] == {"Set5": 29.40, "Set14": 26.02}
+    assert card["published_lpips"] == {"Set5": 0.0882, "Set14": 0.1663}
+
+
 def test_models_command_lists_the_zoo(zoo):
     from click.testing import CliRunner
 
@@ -76,9 +89,14 @@ def test_shipped_models_load_verify_and_reproduce_their_card(name, shared_path):
     card = cards()[name]
     assert (zoo_dir() / card["file"]).stat().st_size <= 1 << 20
     model = keras_sr.load_model(name)
+    lpips = "lpips" in card["measured"]["Set5"]  # the RGB (SRResNet/SRGAN) cards
+    alex = shared_path("weights", "perceptual", "lpips_alex_v0.1.npz") if lpips else None
     for ds in ("Set5", "Set14"):
-        m = evaluate(model, shared_path("datasets", ds), card["scale"]).means()
+        m = evaluate(model, shared_path("datasets", ds), card["scale"],
+                     metric_names=("psnr", "ssim", "lpips") if lpips else ("psnr", "ssim"), lpips_weights=alex).means()
         assert abs(m["model_psnr"] - card["measured"][ds]["psnr"]) <= 0.02, (name, ds, m)
+        if lpips:
+            assert abs(m["model_lpips"] - card["measured"][ds]["lpips"]) <= 0.002, (name, ds, m)
 
 
 def test_every_train_zoo_row_is_a_valid_train_command(tmp_path):

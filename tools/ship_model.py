@@ -1,6 +1,7 @@
 #!/usr/bin/env python
-"""Ship a trained run into saved_models/: evaluate it (paper protocol, Set5 + Set14), copy the
-.keras file, write its model card, and print the README row.
+"""Ship a trained run into saved_models/: evaluate it (paper protocol, Set5 + Set14; LPIPS
+(AlexNet v0.1) too for RGB models, the SRResNet/SRGAN family), copy the .keras file, write its
+model card, and print the README row.
 
     python tools/ship_model.py ../runs/fsrcnn_x2 fsrcnn-x2 [--shared ../shared] [--overwrite]
 """
@@ -27,20 +28,27 @@ def main() -> int:
     try:
         model = load_model(args.run)
         measured = {}
+        rgb = model.sr_info.color_space == "rgb"
+        alex = args.shared / "weights" / "perceptual" / "lpips_alex_v0.1.npz"
+        metrics = ("psnr", "ssim", "lpips") if rgb else ("psnr", "ssim")
         for ds in ("Set5", "Set14"):
-            m = evaluate(model, args.shared / "datasets" / ds, model.sr_info.scale).means()
+            m = evaluate(model, args.shared / "datasets" / ds, model.sr_info.scale, metric_names=metrics,
+                         lpips_weights=alex if rgb else None).means()
             measured[ds] = {"psnr": round(m["model_psnr"], 3), "ssim": round(m["model_ssim"], 4),
                             "bicubic_psnr": round(m["bicubic_psnr"], 3), "bicubic_ssim": round(m["bicubic_ssim"], 4),
                             "command": f"keras-sr evaluate --model {args.name} --dataset {ds} "
-                                       f"--factor {model.sr_info.scale}"}
+                                       f"--factor {model.sr_info.scale}" + (" --metrics psnr,ssim,lpips" if rgb else "")}
+            if rgb:
+                measured[ds].update(lpips=round(m["model_lpips"], 4), bicubic_lpips=round(m["bicubic_lpips"], 4))
         card = ship(args.run, args.name, measured, overwrite=args.overwrite)
     except KerasSRError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
     s5, s14 = card["measured"]["Set5"], card["measured"]["Set14"]
     pub = card["published"]
+    lp = f" / LPIPS {s5['lpips']:.3f}" if "lpips" in s5 else ""
     print(f"| {args.name} | x{card['scale']} | {card['params']:,} | {card['bytes'] / 1024:.0f} KB | "
-          f"{s5['psnr']:.2f} / {s5['ssim']:.4f} | {s14['psnr']:.2f} / {s14['ssim']:.4f} | "
+          f"{s5['psnr']:.2f} / {s5['ssim']:.4f}{lp} | {s14['psnr']:.2f} / {s14['ssim']:.4f} | "
           f"{pub['Set5'] or '-'} / {pub['Set14'] or '-'} | {card['degradation']} |")
     return 0
 
