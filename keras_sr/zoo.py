@@ -73,7 +73,13 @@ PUBLISHED = {  # Set5 / Set14 PSNR (Y, paper protocol) of each architecture's pa
 PUBLISHED_LPIPS = {  # Set5 / Set14 LPIPS (AlexNet v0.1) of the paper's released SRGAN outputs
     ("srgan", 4): (0.0882, 0.1663),
 }
-MAX_BYTES = 1 << 20
+MAX_BYTES = 1 << 20  # the phone-sized zoo (SRCNN, FSRCNN, ESPCN, abpn)
+MAX_BYTES_GAN = 8 << 20  # SRResNet/SRGAN generators (the paper's 16 x 64 one is ~6 MB)
+
+
+def max_bytes(architecture: str) -> int:
+    """Largest ``.keras`` file the zoo ships for ``architecture``."""
+    return MAX_BYTES_GAN if architecture in ("srresnet", "srgan") else MAX_BYTES
 
 
 def ship(model_file, name: str, measured: dict, dest=None, overwrite: bool = False) -> dict:
@@ -94,8 +100,10 @@ def ship(model_file, name: str, measured: dict, dest=None, overwrite: bool = Fal
     info = read_info(src)
     if info is None:
         raise KerasSRError(f"{src} has no keras_sr record (train it with keras-sr train)")
-    if src.stat().st_size > MAX_BYTES:
-        raise KerasSRError(f"{src} is {src.stat().st_size} bytes; zoo models must be <= 1 MB")
+    limit = max_bytes(info.architecture)
+    if src.stat().st_size > limit:
+        raise KerasSRError(f"{src} is {src.stat().st_size} bytes; {info.architecture} zoo models must be "
+                           f"<= {limit >> 20} MB")
     dest = Path(dest) if dest else zoo_dir()
     target, card_path = dest / f"{name}.keras", dest / f"{name}.json"
     if (target.exists() or card_path.exists()) and not overwrite:
