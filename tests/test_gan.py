@@ -191,3 +191,42 @@ def test_validation_reports_lpips_when_given(small_gan):
     logs = gan.evaluate(lr, hr, batch_size=4, verbose=0, return_dict=True)
     sr = np.clip(gan.generator.predict(lr, verbose=0), 0, 1)
     assert abs(logs["lpips"] - float(np.mean(np.abs(hr - sr)))) < 1e-5
+
+
+def test_cli_srgan_killed_with_sigkill_resumes_both_optimizers(tmp_path, tiny_data):
+    """`keras-sr train srgan` killed with kill -9 after 2 epochs: the same command resumes from
+    the backup, and both optimizers end at epochs x steps iterations (a restart from scratch,
+    or an optimizer left out of the checkpoint, would end with fewer)."""
+    import csv
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "gan"
+    epochs, steps = 6, 3
+    cmd = [sys.executable, "-m", "keras_sr.cli.main", "train", "srgan", "--factor", "2", "--data", str(tiny_data),
+           "--blocks", "1", "--filters", "8", "--d-filters", "4", "--content", "pixel", "--epochs", str(epochs),
+           "--steps-per-epoch", str(steps), "--batch-size", "4", "--patch-size", "32", "--out", str(out)]
+
+    def epochs_logged():
+        if not (out / "log.csv").exists():
+            return []
+        with open(out / "log.csv") as f:
+            return [int(r["epoch"]) for r in csv.DictReader(f)]
+
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while time.time() < deadline and len(epochs_logged()) < 2:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = len(epochs_logged())
+    assert 2 <= done < epochs and not (out / "generator.keras").exists(), "not interrupted mid-way"
+    resumed = subprocess.run(cmd, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "Resuming the interrupted run" in resumed.stderr
+    logged = epochs_logged()  # (a kill between the backup and the CSV row can drop one row)
+    assert logged[-1] == epochs - 1 and len(set(logged)) == len(logged) >= epochs - 1
+    record = json.loads((out / "record.json").read_text())
+    assert record["optimizer_iterations"] == {"generator": epochs * steps, "discriminator": epochs * steps}

@@ -402,8 +402,12 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
         "wall_time_s_this_invocation": round(wall, 1),
         "best_val_psnr_patches": max(r.get("val_psnr", -1) for r in rows),
     }
+    # optimizer steps over the whole run, resumed parts included (restored from the backup)
+    record["optimizer_iterations"] = {"generator" if cfg.arch == "srgan" else "model":
+                                      int(fit_model.optimizer.iterations)}
     if cfg.arch == "srgan":
         record["discriminator_params"] = int(fit_model.discriminator.count_params())
+        record["optimizer_iterations"]["discriminator"] = int(fit_model.d_optimizer.iterations)
     info = ModelInfo(architecture=cfg.arch, scale=cfg.factor, degradation=cfg.degradation,
                      color_space=cfg.color_space, input_mode=spec.input_mode, record=record)
     from keras_sr.evaluation.evaluate import evaluate
