@@ -66,6 +66,8 @@ def test_models_command_lists_the_zoo(zoo):
 
     r = CliRunner().invoke(main, ["models"])
     assert r.exit_code == 0 and "espcn-x3" in r.stdout and "30.00" in r.stdout
+    header, row = r.stdout.splitlines()[1:3]
+    assert header.split()[7:9] == ["Set5", "LPIPS"] and row.split()[5] == "-"  # a Y model: no LPIPS
     data = json.loads(CliRunner().invoke(main, ["models", "--json"]).stdout)
     assert data["shipped"]["espcn-x3"]["scale"] == 3
 

@@ -411,7 +411,9 @@ def prepare(data, out, shard_size, factor, overwrite):
 @main.command("models")
 @click.option("--json", "as_json", is_flag=True)
 def list_models(as_json):
-    """Shipped models (name, scale, params, size, Set5 PSNR, degradation) and architectures."""
+    """Shipped models (name, scale, params, size, Set5 PSNR and LPIPS, degradation) and architectures.
+
+    LPIPS (AlexNet, lower = perceptually closer) is measured for the RGB SRResNet/SRGAN models."""
     from keras_sr.models import ARCHITECTURES
     from keras_sr.zoo import cards
 
@@ -422,11 +424,13 @@ def list_models(as_json):
         return
     click.echo("Shipped models" + ("" if zoo else ": none yet"))
     if zoo:
-        click.echo(f"{'name':<12} {'scale':>5} {'params':>8} {'size KB':>8} {'Set5 PSNR':>10}  degradation")
+        click.echo(f"{'name':<12} {'scale':>5} {'params':>8} {'size KB':>8} {'Set5 PSNR':>10} {'Set5 LPIPS':>10}"
+                   "  degradation")
         for name, c in zoo.items():
-            psnr = (c.get("measured", {}).get("Set5") or {}).get("psnr")
+            set5 = c.get("measured", {}).get("Set5") or {}
+            psnr, lpips = (f"{set5[k]:{f}}" if k in set5 else "-" for k, f in (("psnr", ".2f"), ("lpips", ".3f")))
             click.echo(f"{name:<12} {c['scale']:>5} {c['params']:>8} {c['bytes'] / 1024:>8.0f} "
-                       f"{psnr if psnr is None else f'{psnr:.2f}':>10}  {c['degradation']}")
+                       f"{psnr:>10} {lpips:>10}  {c['degradation']}")
     click.echo("\nArchitectures (keras-sr train ARCH)")
     width = max(map(len, ARCHITECTURES))
     for name, spec in ARCHITECTURES.items():
