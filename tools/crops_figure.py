@@ -1,0 +1,94 @@
+#!/usr/bin/env python
+"""Side-by-side RGB crops: HR | bicubic | each model, on a few test images (for looking, not
+scoring: PSNR/LPIPS tables come from ``keras-sr evaluate``).
+
+    python tools/crops_figure.py srresnet-x4 srgan-x4 --factor 4 \
+        --images ../shared/datasets/Set14/baboon.png ../shared/datasets/Set14/comic.png \
+        [--lpips-weights ../shared/weights/perceptual/lpips_alex_v0.1.npz] [--out saved_models/srgan_crops.png]
+
+LR = MATLAB-bicubic downscale of the mod-cropped HR, rounded to 8 bits (the paper protocol's
+input). The crop is the window of ``--crop`` HR pixels where the first model gains most over
+bicubic (Y squared error). Titles give each method's PSNR (Y, shave = scale) and, with
+``--lpips-weights``, LPIPS (AlexNet, RGB) on the whole image.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("models", nargs="+", help="zoo names, run folders or .keras files")
+    ap.add_argument("--factor", type=int, required=True)
+    ap.add_argument("--images", nargs="+", type=Path, required=True)
+    ap.add_argument("--crop", type=int, default=96, help="HR crop side in px")
+    ap.add_argument("--lpips-weights", type=Path)
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args()
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    import keras_sr
+    from keras_sr.data.color import rgb_to_y
+    from keras_sr.data.degradations import get_degradation
+    from keras_sr.data.io import read_image
+    from keras_sr.errors import KerasSRError
+    from keras_sr.evaluation.evaluate import best_window
+    from keras_sr.evaluation.metrics import psnr
+
+    missing = [p for p in args.images if not p.exists()]
+    if missing:
+        print(f"Error: no such image: {missing[0]}")
+        return 2
+    try:
+        models = [(str(m), keras_sr.load_model(m)) for m in args.models]
+    except KerasSRError as exc:
+        print(f"Error: {exc}")
+        return 2
+    lpips = None
+    if args.lpips_weights:
+        from keras_sr.evaluation.lpips import get_lpips
+
+        lpips = get_lpips("alex", str(args.lpips_weights))
+    s = args.factor
+    deg = get_degradation("bicubic")
+    columns = ["HR", "bicubic", *(name for name, _ in models)]
+    fig, axes = plt.subplots(len(args.images), len(columns), figsize=(2.4 * len(columns), 2.6 * len(args.images)),
+                             squeeze=False)
+    for path, row in zip(args.images, axes):
+        hr = read_image(path)[..., :3]
+        hr = hr[: hr.shape[0] // s * s, : hr.shape[1] // s * s]
+        lr = np.asarray(deg.downscale(hr.astype(np.float32) / 255.0, s))  # 8-bit values, [0, 1]
+        lr_u8 = np.round(lr * 255).astype(np.uint8)
+        bic = np.round(np.asarray(deg.upscale(lr, hr.shape[:2])) * 255).astype(np.uint8)
+        outs = [hr, bic, *(keras_sr.upscale(lr_u8, m, factor=s) for _, m in models)]
+        ys = [np.squeeze(rgb_to_y(o.astype(np.float64) / 255.0, "y-bt601")) for o in outs]
+        win = best_window(ys[0] * 255, ys[1] * 255, ys[2] * 255, size=args.crop)
+        for ax, img, y, name in zip(row, outs, ys, columns):
+            title = name
+            if name != "HR":
+                title += f"\n{psnr(ys[0], y, 1.0, shave=s):.2f} dB"
+                if lpips is not None:
+                    title += f" / LPIPS {float(lpips(img / 255.0, hr / 255.0)):.3f}"
+            else:
+                title = f"{path.name}\n{title}"
+            ax.imshow(img[win], interpolation="nearest")
+            ax.set_title(title, fontsize=7)
+            ax.axis("off")
+    fig.suptitle(f"x{s}: HR, bicubic and models (PSNR on Y; LPIPS on RGB, lower = closer)", fontsize=9)
+    fig.tight_layout()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(args.out, dpi=110)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
