@@ -33,9 +33,9 @@ ZOO = {
     "abpn-x4": dict(arch="abpn", factor=4, epochs=40, steps=500, lr=1e-3, batch=64),
     "srcnn-x2": dict(arch="srcnn-955", factor=2, epochs=60, steps=500, lr=1e-3, batch=64,
                      extra=["--patch-size", "32"]),
-    "srcnn-x3": dict(arch="srcnn-955", factor=3, epochs=20, steps=500, lr=5e-4, batch=64,
+    "srcnn-x3": dict(arch="srcnn-955", factor=3, epochs=10, steps=500, lr=5e-4, batch=64,
                      extra=["--patch-size", "33"], init="srcnn-x2"),
-    "srcnn-x4": dict(arch="srcnn-955", factor=4, epochs=20, steps=500, lr=5e-4, batch=64,
+    "srcnn-x4": dict(arch="srcnn-955", factor=4, epochs=10, steps=500, lr=5e-4, batch=64,
                      extra=["--patch-size", "32"], init="srcnn-x2"),
     # SRGAN two-phase recipe sized for CPU: a reduced generator (8 blocks x 32 channels; the
     # paper's is 16 x 64), and for the GAN phase a half-width discriminator (32 base channels),
@@ -43,7 +43,7 @@ ZOO = {
     # the local LPIPS-VGG weights: 1.8 s per step on one CPU core instead of ~6 s.
     "srresnet-x4": dict(arch="srresnet", factor=4, epochs=24, steps=250, lr=2e-4, batch=16,
                         extra=["--blocks", "8", "--filters", "32"]),
-    "srgan-x4": dict(arch="srgan", factor=4, epochs=12, steps=250, lr=1e-4, batch=16, init="srresnet-x4",
+    "srgan-x4": dict(arch="srgan", factor=4, epochs=8, steps=250, lr=1e-4, batch=16, init="srresnet-x4",
                      extra=["--blocks", "8", "--filters", "32", "--patch-size", "64", "--d-filters", "32",
                             "--vgg-layer", "conv3_3",
                             "--vgg-weights", "{weights}/perceptual/lpips_vgg16_v0.1.npz"]),
