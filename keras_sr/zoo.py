@@ -83,16 +83,16 @@ def max_bytes(architecture: str) -> int:
 
 
 def ship(model_file, name: str, measured: dict, dest=None, overwrite: bool = False) -> dict:
-    """Copy a trained ``model.keras`` into the zoo as ``<name>.keras`` and write its card.
+    """Put a trained ``model.keras`` into the zoo as ``<name>.keras`` (weights and record only:
+    the optimizer state a training run saves is dropped) and write its card.
 
     ``measured``: ``{"Set5": {"psnr":..., "ssim":...}, "Set14": {...}}`` from the paper
     protocol, with ``"command"`` entries saying how they were measured.
     """
-    import shutil
-
+    from keras_sr._backend import keras
     from keras_sr.data.io import sha256_file
     from keras_sr.errors import KerasSRError
-    from keras_sr.models.info import read_info
+    from keras_sr.models.info import read_info, save_with_info
 
     src = Path(model_file)
     if src.is_dir():
@@ -100,15 +100,19 @@ def ship(model_file, name: str, measured: dict, dest=None, overwrite: bool = Fal
     info = read_info(src)
     if info is None:
         raise KerasSRError(f"{src} has no keras_sr record (train it with keras-sr train)")
-    limit = max_bytes(info.architecture)
-    if src.stat().st_size > limit:
-        raise KerasSRError(f"{src} is {src.stat().st_size} bytes; {info.architecture} zoo models must be "
-                           f"<= {limit >> 20} MB")
     dest = Path(dest) if dest else zoo_dir()
     target, card_path = dest / f"{name}.keras", dest / f"{name}.json"
     if (target.exists() or card_path.exists()) and not overwrite:
         raise KerasSRError(f"{name} is already shipped (use overwrite)")
-    shutil.copyfile(src, target)
+    tmp = dest / f".{name}.shipping.keras"
+    save_with_info(keras().saving.load_model(src, compile=False), tmp, info)  # no optimizer state
+    limit = max_bytes(info.architecture)
+    if tmp.stat().st_size > limit:
+        size = tmp.stat().st_size
+        tmp.unlink()
+        raise KerasSRError(f"{src} is {size} bytes without its optimizer state; {info.architecture} zoo "
+                           f"models must be <= {limit >> 20} MB")
+    tmp.replace(target)
     record = dict(info.record or {})
     from keras_sr.models import build_model
 

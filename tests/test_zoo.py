@@ -59,6 +59,27 @@ def test_card_counts_the_trained_models_params(tmp_path):
     assert card["published_lpips"] == {"Set5": 0.0882, "Set14": 0.1663}
 
 
+def test_ship_drops_the_optimizer_state(tmp_path):
+    """A run's model.keras holds Adam's moments (3x the weights); the shipped file holds the
+    weights only and predicts the same."""
+    import keras
+
+    model = build_model("espcn", 2)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+    x = np.random.default_rng(0).random((2, 8, 8, 1), dtype=np.float32)
+    model.fit(x, np.zeros((2, 16, 16, 1), np.float32), epochs=1, verbose=0)
+    run = tmp_path / "run"
+    run.mkdir()
+    save_with_info(model, run / "model.keras", ModelInfo("espcn", 2, input_mode="lr", record={}))
+    ship(run, "espcn-x2", {}, dest=tmp_path)
+    shipped = tmp_path / "espcn-x2.keras"
+    assert shipped.stat().st_size < 0.6 * (run / "model.keras").stat().st_size
+    assert not list(tmp_path.glob(".*.keras"))
+    again = keras_sr.load_model(shipped)
+    np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert again.sr_info.scale == 2 and getattr(again, "optimizer", None) is None
+
+
 def test_models_command_lists_the_zoo(zoo):
     from click.testing import CliRunner
 

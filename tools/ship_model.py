@@ -37,7 +37,8 @@ def main() -> int:
             measured[ds] = {"psnr": round(m["model_psnr"], 3), "ssim": round(m["model_ssim"], 4),
                             "bicubic_psnr": round(m["bicubic_psnr"], 3), "bicubic_ssim": round(m["bicubic_ssim"], 4),
                             "command": f"keras-sr evaluate --model {args.name} --dataset {ds} "
-                                       f"--factor {model.sr_info.scale}" + (" --metrics psnr,ssim,lpips" if rgb else "")}
+                                       f"--factor {model.sr_info.scale}" + (" --metrics psnr,ssim,lpips --lpips-weights "
+                                          "../shared/weights/perceptual/lpips_alex_v0.1.npz" if rgb else "")}
             if rgb:
                 measured[ds].update(lpips=round(m["model_lpips"], 4), bicubic_lpips=round(m["bicubic_lpips"], 4))
         card = ship(args.run, args.name, measured, overwrite=args.overwrite)
