@@ -43,7 +43,7 @@ ZOO = {
     # the local LPIPS-VGG weights: 1.8 s per step on one CPU core instead of ~6 s.
     "srresnet-x4": dict(arch="srresnet", factor=4, epochs=24, steps=250, lr=2e-4, batch=16,
                         extra=["--blocks", "8", "--filters", "32"]),
-    "srgan-x4": dict(arch="srgan", factor=4, epochs=8, steps=250, lr=1e-4, batch=16, init="srresnet-x4",
+    "srgan-x4": dict(arch="srgan", factor=4, epochs=12, steps=250, lr=1e-4, batch=16, init="srresnet-x4",
                      extra=["--blocks", "8", "--filters", "32", "--patch-size", "64", "--d-filters", "32",
                             "--vgg-layer", "conv3_3",
                             "--vgg-weights", "{weights}/perceptual/lpips_vgg16_v0.1.npz"]),
