@@ -49,6 +49,7 @@ def test_train_from_shards_with_mirrored_strategy(tmp_path, tiny_data):
 
     record = json.loads((tmp_path / "run" / "record.json").read_text())
     assert record["data"]["count"] == 5 and record["strategy"]["name"] == "mirrored"
+    assert record["optimizer_iterations"] == {"model": 2}  # read off a MirroredVariable
     r = CliRunner().invoke(main, ["train", "srcnn", "--data", str(tmp_path / "s"), "--factor", "3",
                                   "--epochs", "1", "--out", str(tmp_path / "run3")])
     assert r.exit_code == 1 and "prepared for x2" in r.stderr

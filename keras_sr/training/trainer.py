@@ -403,11 +403,13 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
         "best_val_psnr_patches": max(r.get("val_psnr", -1) for r in rows),
     }
     # optimizer steps over the whole run, resumed parts included (restored from the backup)
-    record["optimizer_iterations"] = {"generator" if cfg.arch == "srgan" else "model":
-                                      int(fit_model.optimizer.iterations)}
+    def steps_of(optimizer) -> int:  # a MirroredVariable under tf.distribute: read its value
+        return int(np.asarray(k.ops.convert_to_numpy(optimizer.iterations.value)))
+
+    record["optimizer_iterations"] = {"generator" if cfg.arch == "srgan" else "model": steps_of(fit_model.optimizer)}
     if cfg.arch == "srgan":
         record["discriminator_params"] = int(fit_model.discriminator.count_params())
-        record["optimizer_iterations"]["discriminator"] = int(fit_model.d_optimizer.iterations)
+        record["optimizer_iterations"]["discriminator"] = steps_of(fit_model.d_optimizer)
     info = ModelInfo(architecture=cfg.arch, scale=cfg.factor, degradation=cfg.degradation,
                      color_space=cfg.color_space, input_mode=spec.input_mode, record=record)
     from keras_sr.evaluation.evaluate import evaluate
