@@ -119,14 +119,16 @@ def test_cli_srresnet_then_srgan_and_generator_reload(tmp_path, tiny_data):
     r = CliRunner().invoke(main, ["train", "srresnet", *common, "--out", str(tmp_path / "pre")])
     assert r.exit_code == 0, r.output
     r = CliRunner().invoke(main, ["train", "srgan", *common, "--content", "pixel", "--augment-on", "device",
-                                  "--ema", "0.99", "--d-filters", "4", "--init", str(tmp_path / "pre"), "--out", str(tmp_path / "gan")])
+                                  "--ema", "0.99", "--d-filters", "4", "--pixel-weight", "0.5", "--init", str(tmp_path / "pre"), "--out", str(tmp_path / "gan")])
     assert r.exit_code == 0, r.output
     assert json.loads((tmp_path / "gan" / "config.json").read_text())["ema"] == 0.99
     record = json.loads((tmp_path / "gan" / "record.json").read_text())
-    assert record["config"]["d_filters"] == 4
+    assert record["config"]["d_filters"] == 4 and record["config"]["pixel_weight"] == 0.5
     assert record["discriminator_params"] == discriminator(filters=4).count_params()
     r = CliRunner().invoke(main, ["train", "srgan", *common, "--d-filters", "0", "--out", str(tmp_path / "d0")])
     assert r.exit_code == 2 and "d-filters must be >= 1" in r.stderr
+    r = CliRunner().invoke(main, ["train", "srgan", *common, "--pixel-weight", "-1", "--out", str(tmp_path / "p")])
+    assert r.exit_code == 2 and "--pixel-weight must be >= 0" in r.stderr
     r = CliRunner().invoke(main, ["train", "srcnn", "--ema", "0.99", "--out", str(tmp_path / "no")])
     assert r.exit_code == 2 and "--ema is a momentum in (0, 1) for srgan" in r.stderr
     g = keras_sr.load_model(tmp_path / "gan" / "generator.keras")
@@ -230,3 +232,24 @@ def test_cli_srgan_killed_with_sigkill_resumes_both_optimizers(tmp_path, tiny_da
     assert logged[-1] == epochs - 1 and len(set(logged)) == len(logged) >= epochs - 1
     record = json.loads((out / "record.json").read_text())
     assert record["optimizer_iterations"] == {"generator": epochs * steps, "discriminator": epochs * steps}
+
+
+def test_pixel_weight_adds_pixel_mse_to_the_generator_loss():
+    """g_loss = content + adv_weight * adversarial + pixel_weight * MSE (content = MSE here, so
+    pixel_weight 1 doubles the content part of the logged loss)."""
+    import keras
+
+    from keras_sr.training.gan import SRGAN
+
+    lr, hr = _data(n=4)
+    logs = {}
+    for w in (0.0, 1.0):
+        keras.utils.set_random_seed(0)
+        gan = SRGAN(srresnet(2, blocks=1, filters=8), discriminator(filters=4, dense=8), scale=2, pixel_weight=w)
+        gan.compile(g_optimizer=keras.optimizers.Adam(1e-3), d_optimizer=keras.optimizers.Adam(1e-3))
+        gan.build_all(8)
+        logs[w] = gan.fit(lr, hr, batch_size=4, epochs=1, verbose=0).history
+    for w, h in logs.items():
+        expected = (1 + w) * h["content_loss"][0] + 1e-3 * h["adversarial_loss"][0]
+        np.testing.assert_allclose(h["g_loss"][0], expected, rtol=1e-5)
+    np.testing.assert_allclose(logs[0.0]["content_loss"][0], logs[1.0]["content_loss"][0], rtol=1e-5)

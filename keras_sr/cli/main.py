@@ -95,6 +95,7 @@ def main():
 @click.option("--filters", type=int, help="srresnet/srgan: channels (64).")
 @click.option("--content", type=click.Choice(["pixel", "vgg"]), help="srgan content loss (default vgg).")
 @click.option("--adv-weight", type=float, help="srgan adversarial weight (1e-3).")
+@click.option("--pixel-weight", type=float, help="srgan: add this x pixel MSE to the content loss (0).")
 @click.option("--d-filters", type=int, help="srgan: discriminator base channels (64, as the paper).")
 @click.option("--vgg-weights", type=click.Path(), help="lpips_vgg16_v0.1.npz for the VGG16 content loss.")
 @click.option("--vgg-layer", help="VGG16 layer of the content loss (conv5_3).")
@@ -114,7 +115,8 @@ def main():
 @click.option("--seed", type=int, help="Random seed (default 0).")
 @click.option("--overwrite", is_flag=True, help="Replace a finished run in --out.")
 def train(arch, factor, data, lr_data, epochs, batch_size, lr, degradation, color_space, patch_size,
-          steps_per_epoch, schedule, val_fraction, loss, blocks, filters, content, adv_weight, d_filters, vgg_weights,
+          steps_per_epoch, schedule, val_fraction, loss, blocks, filters, content, adv_weight, pixel_weight, d_filters,
+          vgg_weights,
           vgg_layer, vgg19_weights, strategy, mixed_precision, track, augment_on, ema, out, init, recipe,
           seed, overwrite):
     """Train ARCH (srcnn, srcnn-915, srcnn-955, srcnn-deep, fsrcnn, fsrcnn-s, espcn, srresnet,
@@ -135,7 +137,8 @@ def train(arch, factor, data, lr_data, epochs, batch_size, lr, degradation, colo
                               degradation=degradation, color_space=color_space,
                               patch_size=patch_size, steps_per_epoch=steps_per_epoch,
                               schedule=schedule, val_fraction=val_fraction, init=init, seed=seed,
-                              loss=loss, content=content, adv_weight=adv_weight, d_filters=d_filters,
+                              loss=loss, content=content, adv_weight=adv_weight, pixel_weight=pixel_weight,
+                              d_filters=d_filters,
                               vgg_weights=vgg_weights,
                               vgg_layer=vgg_layer, vgg19_weights=vgg19_weights, augment_on=augment_on, ema=ema,
                               strategy=strategy, mixed_precision=mixed_precision, track=list(track),

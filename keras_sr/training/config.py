@@ -53,6 +53,7 @@ class TrainConfig:
     schedule: str = "constant"
     content: str = "pixel"  # GAN content loss: "pixel" (``loss``) or "vgg"
     adv_weight: float = 1e-3
+    pixel_weight: float = 0.0  # srgan: weight of a pixel MSE term added to the content loss (0 = paper)
     d_filters: int = 64  # srgan: discriminator base channels (paper 64; 64..512 over 8 convs)
     vgg_layer: str = "conv5_3"
     vgg_weights: str | None = None

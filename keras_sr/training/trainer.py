@@ -64,6 +64,8 @@ def _check_config(cfg: TrainConfig) -> None:
     get_degradation(cfg.degradation)
     if cfg.color_space not in COLOR_SPACES:
         raise UsageError(f"unknown colour space {cfg.color_space!r}; known: {', '.join(COLOR_SPACES)}")
+    if cfg.pixel_weight < 0:
+        raise UsageError(f"--pixel-weight must be >= 0, got {cfg.pixel_weight}")
     for name in ("epochs", "batch_size", "patch_size", "d_filters"):
         if getattr(cfg, name) < 1:
             raise UsageError(f"{name.replace('_', '-')} must be >= 1, got {getattr(cfg, name)}")
@@ -259,7 +261,8 @@ def _gan(cfg: TrainConfig, generator, channels: int, lr):
               "(--init <srresnet run>)", file=sys.stderr)
     content = (VGGContentLoss(cfg.vgg_layer, cfg.vgg_weights, cfg.vgg19_weights) if cfg.content == "vgg"
                else pixel_loss(cfg.loss))
-    gan = SRGAN(generator, discriminator(channels, filters=cfg.d_filters), content, cfg.adv_weight, scale=cfg.factor,
+    gan = SRGAN(generator, discriminator(channels, filters=cfg.d_filters), content, cfg.adv_weight,
+                pixel_weight=cfg.pixel_weight, scale=cfg.factor,
                 device_augment=cfg.augment_on == "device", ema=cfg.ema, lpips=_validation_lpips(cfg))
     gan.compile(g_optimizer=k.optimizers.Adam(learning_rate=lr, beta_1=0.9),
                 d_optimizer=k.optimizers.Adam(learning_rate=lr, beta_1=0.9))
