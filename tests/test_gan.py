@@ -119,7 +119,8 @@ def test_cli_srresnet_then_srgan_and_generator_reload(tmp_path, tiny_data):
     r = CliRunner().invoke(main, ["train", "srresnet", *common, "--out", str(tmp_path / "pre")])
     assert r.exit_code == 0, r.output
     r = CliRunner().invoke(main, ["train", "srgan", *common, "--content", "pixel", "--augment-on", "device",
-                                  "--ema", "0.99", "--d-filters", "4", "--pixel-weight", "0.5", "--init", str(tmp_path / "pre"), "--out", str(tmp_path / "gan")])
+                                  "--ema", "0.99", "--d-filters", "4", "--pixel-weight", "0.5",
+                                  "--init", str(tmp_path / "pre"), "--out", str(tmp_path / "gan")])
     assert r.exit_code == 0, r.output
     assert json.loads((tmp_path / "gan" / "config.json").read_text())["ema"] == 0.99
     record = json.loads((tmp_path / "gan" / "record.json").read_text())

@@ -249,6 +249,11 @@ def _validation_lpips(cfg: TrainConfig):
     return get_lpips("alex", str(path))
 
 
+def _steps(optimizer) -> int:
+    """An optimizer's iteration count (a MirroredVariable under tf.distribute: read its value)."""
+    return int(np.asarray(keras().ops.convert_to_numpy(optimizer.iterations.value)))
+
+
 def _gan(cfg: TrainConfig, generator, channels: int, lr):
     """SRGAN around ``generator`` with a fresh discriminator, compiled, built (both optimizers)."""
     from keras_sr.models import discriminator
@@ -406,13 +411,10 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
         "best_val_psnr_patches": max(r.get("val_psnr", -1) for r in rows),
     }
     # optimizer steps over the whole run, resumed parts included (restored from the backup)
-    def steps_of(optimizer) -> int:  # a MirroredVariable under tf.distribute: read its value
-        return int(np.asarray(k.ops.convert_to_numpy(optimizer.iterations.value)))
-
-    record["optimizer_iterations"] = {"generator" if cfg.arch == "srgan" else "model": steps_of(fit_model.optimizer)}
+    record["optimizer_iterations"] = {"generator" if cfg.arch == "srgan" else "model": _steps(fit_model.optimizer)}
     if cfg.arch == "srgan":
         record["discriminator_params"] = int(fit_model.discriminator.count_params())
-        record["optimizer_iterations"]["discriminator"] = steps_of(fit_model.d_optimizer)
+        record["optimizer_iterations"]["discriminator"] = _steps(fit_model.d_optimizer)
     info = ModelInfo(architecture=cfg.arch, scale=cfg.factor, degradation=cfg.degradation,
                      color_space=cfg.color_space, input_mode=spec.input_mode, record=record)
     from keras_sr.evaluation.evaluate import evaluate
