@@ -55,6 +55,16 @@ def test_help_does_not_import_tensorflow():
     assert "Commands:" in proc.stdout
 
 
+def test_closed_pipe_is_quiet():
+    """`keras-sr models | head -1`: the reader closes the pipe; no 'internal error', exit 141."""
+    proc = subprocess.Popen([sys.executable, "-m", "keras_sr.cli.main", "models"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()  # before the first line is written
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 141, err
+    assert "error" not in err.lower() and "Traceback" not in err, err
+
+
 def test_upscale_rgb_gray_and_odd_sizes(tmp_path, images, model_file):
     out = tmp_path / "out"
     result = run("upscale", images / "rgb.png", images / "gray_odd.png", "-o", out, "--model", model_file)

@@ -39,6 +39,9 @@ class _Group(click.Group):
             raise _Fail(str(exc), exc.exit_code) from None
         except KeyboardInterrupt:
             raise click.Abort() from None
+        except BrokenPipeError:  # the reader went away (`keras-sr models | head`): stop quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no 2nd error at exit
+            raise click.exceptions.Exit(141) from None  # 128 + SIGPIPE, as shell tools exit
         except Exception as exc:  # noqa: BLE001 - the CLI must never show a traceback
             if os.environ.get("KERAS_SR_DEBUG"):
                 raise
