@@ -1,6 +1,7 @@
 """Zoo: loading by name with checksum verification, cards, the models table."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -140,7 +141,7 @@ def test_every_train_zoo_row_is_a_valid_train_command(tmp_path):
     from keras_sr.data.pipeline import PipelineConfig
     from keras_sr.training.config import TrainConfig
 
-    path = __import__("pathlib").Path(__file__).resolve().parents[1] / "tools" / "train_zoo.py"
+    path = Path(__file__).resolve().parents[1] / "tools" / "train_zoo.py"
     spec = importlib.util.spec_from_file_location("train_zoo", path)
     train_zoo = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(train_zoo)

@@ -15,6 +15,7 @@ bicubic (Y squared error). Titles give each method's PSNR (Y, shave = scale) and
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -45,12 +46,12 @@ def main() -> int:
 
     missing = [p for p in args.images if not p.exists()]
     if missing:
-        print(f"Error: no such image: {missing[0]}")
+        print(f"Error: no such image: {missing[0]}", file=sys.stderr)
         return 2
     try:
         models = [(str(m), keras_sr.load_model(m)) for m in args.models]
     except KerasSRError as exc:
-        print(f"Error: {exc}")
+        print(f"Error: {exc}", file=sys.stderr)
         return 2
     lpips = None
     if args.lpips_weights:
