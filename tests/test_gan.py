@@ -130,6 +130,8 @@ def test_cli_srresnet_then_srgan_and_generator_reload(tmp_path, tiny_data):
     assert r.exit_code == 2 and "d-filters must be >= 1" in r.stderr
     r = CliRunner().invoke(main, ["train", "srgan", *common, "--pixel-weight", "-1", "--out", str(tmp_path / "p")])
     assert r.exit_code == 2 and "--pixel-weight must be >= 0" in r.stderr
+    r = CliRunner().invoke(main, ["train", "srgan", *common, "--lpips-weight", "-1", "--out", str(tmp_path / "l")])
+    assert r.exit_code == 2 and "--lpips-weight must be >= 0" in r.stderr
     r = CliRunner().invoke(main, ["train", "srcnn", "--ema", "0.99", "--out", str(tmp_path / "no")])
     assert r.exit_code == 2 and "--ema is a momentum in (0, 1) for srgan" in r.stderr
     g = keras_sr.load_model(tmp_path / "gan" / "generator.keras")
@@ -254,3 +256,74 @@ def test_pixel_weight_adds_pixel_mse_to_the_generator_loss():
         expected = (1 + w) * h["content_loss"][0] + 1e-3 * h["adversarial_loss"][0]
         np.testing.assert_allclose(h["g_loss"][0], expected, rtol=1e-5)
     np.testing.assert_allclose(logs[0.0]["content_loss"][0], logs[1.0]["content_loss"][0], rtol=1e-5)
+
+
+def test_discriminator_runs_in_training_mode_in_both_updates():
+    """The generator is scored by the discriminator as the discriminator is trained (batch
+    statistics), not by its inference-mode BN (which gave d_fake 0.88 against d_loss 0.002)."""
+    import keras
+
+    from keras_sr.training.gan import SRGAN
+
+    class Spy(keras.Model):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner, self.seen = inner, []
+
+        def call(self, x, training=None):
+            self.seen.append(training)  # recorded while the step is traced
+            return self.inner(x, training=training)
+
+    spy = Spy(discriminator(filters=4, dense=8))
+    gan = SRGAN(srresnet(2, blocks=1, filters=8), spy, scale=2)
+    gan.compile(g_optimizer=keras.optimizers.Adam(1e-3), d_optimizer=keras.optimizers.Adam(1e-3))
+    gan.build_all(8)
+    spy.seen.clear()
+    lr, hr = _data(n=4)
+    gan.fit(lr, hr, batch_size=4, epochs=1, verbose=0)
+    assert len(spy.seen) == 3 and all(s is True for s in spy.seen), spy.seen  # real, fake (D), fake (G)
+
+
+def test_lpips_weight_adds_the_lpips_term_to_the_generator_loss():
+    import keras
+    import tensorflow as tf
+
+    from keras_sr.training.gan import SRGAN
+
+    def fake_lpips(a, b):  # any differentiable per-image distance
+        return tf.reduce_mean(tf.abs(a - b), axis=[1, 2, 3])
+
+    lr, hr = _data(n=4)
+    keras.utils.set_random_seed(0)
+    gan = SRGAN(srresnet(2, blocks=1, filters=8), discriminator(filters=4, dense=8), scale=2,
+                lpips_loss=fake_lpips, lpips_weight=0.5)
+    gan.compile(g_optimizer=keras.optimizers.Adam(1e-3), d_optimizer=keras.optimizers.Adam(1e-3))
+    gan.build_all(8)
+    h = gan.fit(lr, hr, batch_size=4, epochs=1, verbose=0).history
+    assert h["lpips_loss"][0] > 0
+    expected = h["content_loss"][0] + 1e-3 * h["adversarial_loss"][0] + 0.5 * h["lpips_loss"][0]
+    np.testing.assert_allclose(h["g_loss"][0], expected, rtol=1e-5)
+    assert gan.get_config()["lpips_weight"] == 0.5
+    off = SRGAN(srresnet(2, blocks=1, filters=8), discriminator(filters=4, dense=8), lpips_loss=fake_lpips)
+    assert "lpips_loss" not in off.trackers  # weight 0: no term, no metric
+
+
+def test_lpips_loss_is_the_lpips_distance_and_has_gradients(shared_path):
+    import tensorflow as tf
+
+    from keras_sr.evaluation.lpips import get_lpips
+    from keras_sr.training.losses import LPIPSLoss
+
+    weights = str(shared_path("weights", "perceptual", "lpips_vgg16_v0.1.npz"))
+    loss = LPIPSLoss("vgg", weights)  # the cached LPIPS-VGG test_lpips uses: the file loads once
+    rng = np.random.default_rng(0)
+    a = rng.random((2, 32, 32, 3), dtype=np.float32)
+    b = np.clip(a + rng.normal(0, 0.1, a.shape), 0, 1).astype(np.float32)
+    assert float(loss(a, a)) == pytest.approx(0.0, abs=1e-7)
+    assert float(loss(a, b)) == pytest.approx(float(np.mean(get_lpips("vgg", weights)(a, b))), rel=1e-5)
+    x = tf.Variable(b)
+    with tf.GradientTape() as tape:
+        value = loss(a, x)
+    grad = tape.gradient(value, x).numpy()
+    assert np.isfinite(grad).all() and np.abs(grad).sum() > 0
+    assert not loss.model.features.trainable_weights  # frozen: only the generator learns

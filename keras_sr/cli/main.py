@@ -99,6 +99,9 @@ def main():
 @click.option("--content", type=click.Choice(["pixel", "vgg"]), help="srgan content loss (default vgg).")
 @click.option("--adv-weight", type=float, help="srgan adversarial weight (1e-3).")
 @click.option("--pixel-weight", type=float, help="srgan: add this x pixel MSE to the content loss (0).")
+@click.option("--lpips-weight", type=float, help="srgan: add this x LPIPS to the generator loss (0).")
+@click.option("--lpips-net", type=click.Choice(["vgg", "alex"]),
+              help="srgan: network of that LPIPS term (vgg, default: not the alex net LPIPS is evaluated with).")
 @click.option("--d-filters", type=int, help="srgan: discriminator base channels (64, as the paper).")
 @click.option("--vgg-weights", type=click.Path(), help="lpips_vgg16_v0.1.npz for the VGG16 content loss.")
 @click.option("--vgg-layer", help="VGG16 layer of the content loss (conv5_3).")
@@ -119,7 +122,7 @@ def main():
 @click.option("--overwrite", is_flag=True, help="Replace a finished run in --out.")
 def train(arch, factor, data, lr_data, epochs, batch_size, lr, degradation, color_space, patch_size,
           steps_per_epoch, schedule, val_fraction, loss, blocks, filters, content, adv_weight, pixel_weight,
-          d_filters, vgg_weights, vgg_layer, vgg19_weights, strategy, mixed_precision, track, augment_on, ema,
+          lpips_weight, lpips_net, d_filters, vgg_weights, vgg_layer, vgg19_weights, strategy, mixed_precision, track, augment_on, ema,
           out, init, recipe, seed, overwrite):
     """Train ARCH (srcnn, srcnn-915, srcnn-955, srcnn-deep, fsrcnn, fsrcnn-s, espcn, srresnet,
     srgan) with fit().
@@ -140,7 +143,7 @@ def train(arch, factor, data, lr_data, epochs, batch_size, lr, degradation, colo
                               patch_size=patch_size, steps_per_epoch=steps_per_epoch,
                               schedule=schedule, val_fraction=val_fraction, init=init, seed=seed,
                               loss=loss, content=content, adv_weight=adv_weight, pixel_weight=pixel_weight,
-                              d_filters=d_filters, vgg_weights=vgg_weights, vgg_layer=vgg_layer,
+                              lpips_weight=lpips_weight, lpips_net=lpips_net, d_filters=d_filters, vgg_weights=vgg_weights, vgg_layer=vgg_layer,
                               vgg19_weights=vgg19_weights, augment_on=augment_on, ema=ema,
                               strategy=strategy, mixed_precision=mixed_precision, track=list(track),
                               arch_kwargs={k: v for k, v in (("blocks", blocks), ("filters", filters))

@@ -54,6 +54,8 @@ class TrainConfig:
     content: str = "pixel"  # GAN content loss: "pixel" (``loss``) or "vgg"
     adv_weight: float = 1e-3
     pixel_weight: float = 0.0  # srgan: weight of a pixel MSE term added to the content loss (0 = paper)
+    lpips_weight: float = 0.0  # srgan: weight of an LPIPS term in the generator loss (0 = paper)
+    lpips_net: str = "vgg"  # srgan: LPIPS network of that term (vgg: independent of the alex evaluation)
     d_filters: int = 64  # srgan: discriminator base channels (paper 64; 64..512 over 8 convs)
     vgg_layer: str = "conv5_3"
     vgg_weights: str | None = None
@@ -102,6 +104,8 @@ class TrainConfig:
             raise UsageError(f"unknown schedule {cfg.schedule!r} (constant or cosine)")
         if cfg.content not in ("pixel", "vgg"):
             raise UsageError(f"unknown content loss {cfg.content!r} (pixel or vgg)")
+        if cfg.lpips_net not in ("vgg", "alex"):
+            raise UsageError(f"--lpips-net must be vgg or alex, got {cfg.lpips_net!r}")
         if cfg.augment_on not in ("pipeline", "device"):
             raise UsageError(f"--augment-on must be pipeline or device, got {cfg.augment_on!r}")
         if cfg.augment_on == "device" and cfg.arch != "srgan":

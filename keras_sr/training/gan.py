@@ -7,7 +7,10 @@ objects, which scale themselves by 1/replicas under ``tf.distribute``; logged lo
 global means (tested equal to the single-device loss). ``ema`` > 0 keeps an exponential moving
 average of the generator's weights (checkpointed with the model; :meth:`use_ema_weights` puts
 it into the generator: validation during training uses the raw weights). ``lpips`` adds
-``val_lpips`` to the validation metrics. Data: ``(lr, hr)`` float batches, or with ``device_augment=True`` uint8 HR
+``val_lpips`` to the validation metrics; ``lpips_loss`` (e.g. :class:`~keras_sr.training.losses.LPIPSLoss`)
+with ``lpips_weight`` > 0 adds an LPIPS term to the generator's loss. The discriminator runs in
+training mode in both updates (BN on batch statistics, as in the paper's implementation): scoring
+the generator against its inference-mode statistics gave a near-blind adversarial signal. Data: ``(lr, hr)`` float batches, or with ``device_augment=True`` uint8 HR
 crops that are flipped/rotated, degraded (bicubic) and scaled inside the compiled step.
 """
 
@@ -24,7 +27,7 @@ class SRGAN(_k.Model):
 
     def __init__(self, generator, discriminator, content_loss=None, adversarial_weight: float = 1e-3,
                  pixel_weight: float = 0.0, scale: int = 4, device_augment: bool = False, ema: float = 0.0,
-                 lpips=None, **kwargs):
+                 lpips=None, lpips_loss=None, lpips_weight: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
@@ -35,8 +38,11 @@ class SRGAN(_k.Model):
         self.device_augment = device_augment
         self.ema = float(ema)  # momentum of the generator-weight EMA; 0 = off
         self.lpips = lpips  # anything with LPIPS.distance (tensors): val_lpips is reported
+        self.lpips_loss = lpips_loss if lpips_weight else None
+        self.lpips_weight = float(lpips_weight)
         self.ema_weights = []
         names = ("g_loss", "d_loss", "content_loss", "adversarial_loss", "d_real", "d_fake", "psnr", "ssim",
+                 *(("lpips_loss",) if self.lpips_loss is not None else ()),
                  *(("lpips",) if lpips is not None else ()))
         self.trackers = {n: _k.metrics.Mean(name=n) for n in names}
 
@@ -103,12 +109,15 @@ class SRGAN(_k.Model):
         self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables))
         with t.GradientTape() as tape:
             sr = self.generator(lr, training=True)
-            fake = self.discriminator(sr, training=False)
+            fake = self.discriminator(sr, training=True)
             content = self.content_loss(hr, sr)
             adversarial = self.bce(t.ones_like(fake), fake)
             g_loss = content + self.adversarial_weight * adversarial
             if self.pixel_weight:
                 g_loss += self.pixel_weight * self.mse(hr, sr)
+            if self.lpips_loss is not None:
+                perceptual = self.lpips_loss(hr, sr)
+                g_loss += self.lpips_weight * perceptual
         grads = tape.gradient(g_loss, self.generator.trainable_variables)
         self.optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
         for e, v in zip(self.ema_weights, self.generator.trainable_variables):
@@ -117,6 +126,8 @@ class SRGAN(_k.Model):
         values = {"g_loss": g_loss * r, "d_loss": d_loss * r, "content_loss": content * r,
                   "adversarial_loss": adversarial * r,
                   "d_real": t.reduce_mean(t.sigmoid(real)), "d_fake": t.reduce_mean(t.sigmoid(fake))}
+        if self.lpips_loss is not None:
+            values["lpips_loss"] = perceptual * r
         for name, v in values.items():
             self.trackers[name].update_state(v, sample_weight=batch)
         return {n: self.trackers[n].result() for n in values}
@@ -135,4 +146,4 @@ class SRGAN(_k.Model):
 
     def get_config(self):
         return {**super().get_config(), "adversarial_weight": self.adversarial_weight,
-                "pixel_weight": self.pixel_weight, "scale": self.scale, "ema": self.ema}
+                "pixel_weight": self.pixel_weight, "lpips_weight": self.lpips_weight, "scale": self.scale, "ema": self.ema}

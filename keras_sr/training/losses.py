@@ -41,6 +41,32 @@ class VGGContentLoss(_k.losses.Loss):
                 "vgg19_weights": self.vgg19_weights, "rescale": self.rescale}
 
 
+@_k.saving.register_keras_serializable(package="keras_sr")
+class LPIPSLoss(_k.losses.Loss):
+    """LPIPS v0.1 distance as a training loss (the SRGAN seed project's "future work").
+
+    ``net``: ``vgg`` (default; the same torchvision VGG16 file as :class:`VGGContentLoss`) or
+    ``alex``. Note that ``alex`` is the network the package *evaluates* LPIPS with, so a model
+    trained on it is scored by its own loss; ``vgg`` keeps the evaluation network independent.
+    Inputs are clipped to [0, 1]; the networks are frozen (only the generator is updated).
+    """
+
+    def __init__(self, net: str = "vgg", weights: str | None = None, name: str = "lpips_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        from keras_sr.evaluation.lpips import get_lpips
+
+        self.net, self.weights = net, weights
+        self.model = get_lpips(net, str(weights) if weights else None)
+        self.model.features.trainable = False
+
+    def call(self, y_true, y_pred):
+        ops = _k.ops
+        return self.model.distance(ops.clip(y_true, 0.0, 1.0), ops.clip(y_pred, 0.0, 1.0))
+
+    def get_config(self):
+        return {**super().get_config(), "net": self.net, "weights": self.weights}
+
+
 def pixel_loss(kind: str = "mse"):
     """``mse`` or ``l1`` as a Keras loss object."""
     from keras_sr.errors import UsageError

@@ -66,6 +66,8 @@ def _check_config(cfg: TrainConfig) -> None:
         raise UsageError(f"unknown colour space {cfg.color_space!r}; known: {', '.join(COLOR_SPACES)}")
     if cfg.pixel_weight < 0:
         raise UsageError(f"--pixel-weight must be >= 0, got {cfg.pixel_weight}")
+    if cfg.lpips_weight < 0:
+        raise UsageError(f"--lpips-weight must be >= 0, got {cfg.lpips_weight}")
     for name in ("epochs", "batch_size", "patch_size", "d_filters"):
         if getattr(cfg, name) < 1:
             raise UsageError(f"{name.replace('_', '-')} must be >= 1, got {getattr(cfg, name)}")
@@ -234,19 +236,31 @@ def _data_entry(cfg, train_files, manifest) -> dict:
     return entry if cfg.data else dict(entry, source="built-in scikit-image samples")
 
 
-def _validation_lpips(cfg: TrainConfig):
-    """LPIPS (AlexNet) for SRGAN's ``val_lpips`` when its weights are found ($KERAS_SR_WEIGHTS,
-    the cache, or beside ``--vgg-weights``); otherwise a note and no LPIPS."""
-    from keras_sr.evaluation.lpips import FILES, find_weights, get_lpips
+def _alex_weights(cfg: TrainConfig):
+    """Path of lpips_alex_v0.1.npz beside ``--vgg-weights``, in $KERAS_SR_WEIGHTS or the cache;
+    None when not found."""
+    from keras_sr.evaluation.lpips import FILES, find_weights
 
     beside = Path(cfg.vgg_weights).with_name(FILES["alex"]) if cfg.vgg_weights else None
+    if beside is not None and beside.exists():
+        return str(beside)
     try:
-        path = beside if beside is not None and beside.exists() else find_weights("alex")
+        return str(find_weights("alex"))
     except KerasSRError:
+        return None
+
+
+def _validation_lpips(cfg: TrainConfig):
+    """LPIPS (AlexNet) for SRGAN's ``val_lpips`` when its weights are found (see
+    :func:`_alex_weights`); otherwise a note and no LPIPS."""
+    from keras_sr.evaluation.lpips import get_lpips
+
+    path = _alex_weights(cfg)
+    if path is None:
         print("Note: LPIPS weights not found: validation reports PSNR/SSIM only "
               "(set $KERAS_SR_WEIGHTS to the folder of lpips_alex_v0.1.npz)", file=sys.stderr)
         return None
-    return get_lpips("alex", str(path))
+    return get_lpips("alex", path)
 
 
 def _steps(optimizer) -> int:
@@ -258,7 +272,7 @@ def _gan(cfg: TrainConfig, generator, channels: int, lr):
     """SRGAN around ``generator`` with a fresh discriminator, compiled, built (both optimizers)."""
     from keras_sr.models import discriminator
     from keras_sr.training.gan import SRGAN
-    from keras_sr.training.losses import VGGContentLoss
+    from keras_sr.training.losses import LPIPSLoss, VGGContentLoss
 
     k = keras()
     if not cfg.init:
@@ -266,8 +280,11 @@ def _gan(cfg: TrainConfig, generator, channels: int, lr):
               "(--init <srresnet run>)", file=sys.stderr)
     content = (VGGContentLoss(cfg.vgg_layer, cfg.vgg_weights, cfg.vgg19_weights) if cfg.content == "vgg"
                else pixel_loss(cfg.loss))
+    perceptual = None
+    if cfg.lpips_weight:
+        perceptual = LPIPSLoss(cfg.lpips_net, cfg.vgg_weights if cfg.lpips_net == "vgg" else _alex_weights(cfg))
     gan = SRGAN(generator, discriminator(channels, filters=cfg.d_filters), content, cfg.adv_weight,
-                pixel_weight=cfg.pixel_weight, scale=cfg.factor,
+                pixel_weight=cfg.pixel_weight, lpips_loss=perceptual, lpips_weight=cfg.lpips_weight, scale=cfg.factor,
                 device_augment=cfg.augment_on == "device", ema=cfg.ema, lpips=_validation_lpips(cfg))
     gan.compile(g_optimizer=k.optimizers.Adam(learning_rate=lr, beta_1=0.9),
                 d_optimizer=k.optimizers.Adam(learning_rate=lr, beta_1=0.9))
