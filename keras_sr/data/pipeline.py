@@ -167,8 +167,9 @@ class _Pairs:
     def augment(self, hr, seed):
         t = tf()
         k = t.random.stateless_uniform([], seed=seed, minval=0, maxval=4, dtype=t.int32)
-        hr = t.image.rot90(hr, k)
-        return t.image.stateless_random_flip_left_right(hr, seed=seed[::-1])
+        # rotated as float (exact for uint8): oneDNN's integer transpose logs an "only on AVX-512" error
+        out = t.image.rot90(t.cast(hr, t.float32), k)
+        return t.cast(t.image.stateless_random_flip_left_right(out, seed=seed[::-1]), hr.dtype)
 
     def sliding(self, img_u8):
         """Whole image -> degraded whole image -> aligned windows (SRCNN-keras mode)."""
