@@ -83,8 +83,10 @@ def main() -> int:
     print(f"{args.arch} x{args.factor}, batch {cfg.batch_size}, HR patch {cfg.patch_size}, {args.steps} steps")
     print(f"{'what':<34} {'patches/s':>10}")
     for name, v in rows:
-        print(f"{name:<34} {v:>10.0f}")
+        print(f"{name:<34} {v:>10.1f}")
     step = rows[1][1]
+    if len(rows) > 2:  # --augment-modes: same run, same cached batch
+        print(f"device / pipeline augmentation step = {rows[2][1] / step:.2f}x")
     print(f"pipeline / step = {pipe / step:.1f}x (target >= 5x)")
     return 0 if pipe / step >= 5 else 1
 
