@@ -131,20 +131,36 @@ def test_shipped_models_load_verify_and_reproduce_their_card(name, shared_path):
             assert abs(m["model_lpips"] - card["measured"][ds]["lpips"]) <= 0.002, (name, ds, m)
 
 
+def _tool(name: str):
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "tools" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_readme_zoo_table_matches_the_cards(tmp_path):
+    """README's model table is generated from saved_models/*.json (tools/readme_zoo.py): a
+    re-shipped model whose README row was not refreshed fails here."""
+    readme_zoo = _tool("readme_zoo")
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert readme_zoo.updated(readme, readme_zoo.table()) == readme, "run python tools/readme_zoo.py"
+    card = json.loads(next((Path(__file__).resolve().parents[1] / "saved_models").glob("*.json")).read_text())
+    (tmp_path / "x.json").write_text(json.dumps(dict(card, params=card["params"] + 1)))
+    assert f"{card['params'] + 1:,}" in readme_zoo.table(tmp_path)  # the table is read from the cards
+
+
 def test_every_train_zoo_row_is_a_valid_train_command(tmp_path):
     """Each row of tools/train_zoo.py parses as `keras-sr train` options and resolves to a
     config the pipeline accepts (a row with a patch size the scale does not divide, say,
     would only fail when its turn comes in a long queue)."""
-    import importlib.util
-
     from keras_sr.cli.main import main
     from keras_sr.data.pipeline import PipelineConfig
     from keras_sr.training.config import TrainConfig
 
-    path = Path(__file__).resolve().parents[1] / "tools" / "train_zoo.py"
-    spec = importlib.util.spec_from_file_location("train_zoo", path)
-    train_zoo = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(train_zoo)
+    train_zoo = _tool("train_zoo")
     for name in train_zoo.ZOO:
         cmd = train_zoo.command(name, tmp_path / "runs", tmp_path / "datasets")
         args = cmd[cmd.index("train") + 1:]
