@@ -122,8 +122,8 @@ def main():
 @click.option("--overwrite", is_flag=True, help="Replace a finished run in --out.")
 def train(arch, factor, data, lr_data, epochs, batch_size, lr, degradation, color_space, patch_size,
           steps_per_epoch, schedule, val_fraction, loss, blocks, filters, content, adv_weight, pixel_weight,
-          lpips_weight, lpips_net, d_filters, vgg_weights, vgg_layer, vgg19_weights, strategy, mixed_precision, track, augment_on, ema,
-          out, init, recipe, seed, overwrite):
+          lpips_weight, lpips_net, d_filters, vgg_weights, vgg_layer, vgg19_weights, strategy, mixed_precision,
+          track, augment_on, ema, out, init, recipe, seed, overwrite):
     """Train ARCH (srcnn, srcnn-915, srcnn-955, srcnn-deep, fsrcnn, fsrcnn-s, espcn, srresnet,
     srgan) with fit().
 
@@ -143,7 +143,8 @@ def train(arch, factor, data, lr_data, epochs, batch_size, lr, degradation, colo
                               patch_size=patch_size, steps_per_epoch=steps_per_epoch,
                               schedule=schedule, val_fraction=val_fraction, init=init, seed=seed,
                               loss=loss, content=content, adv_weight=adv_weight, pixel_weight=pixel_weight,
-                              lpips_weight=lpips_weight, lpips_net=lpips_net, d_filters=d_filters, vgg_weights=vgg_weights, vgg_layer=vgg_layer,
+                              lpips_weight=lpips_weight, lpips_net=lpips_net, d_filters=d_filters,
+                              vgg_weights=vgg_weights, vgg_layer=vgg_layer,
                               vgg19_weights=vgg19_weights, augment_on=augment_on, ema=ema,
                               strategy=strategy, mixed_precision=mixed_precision, track=list(track),
                               arch_kwargs={k: v for k, v in (("blocks", blocks), ("filters", filters))

@@ -7,11 +7,13 @@ objects, which scale themselves by 1/replicas under ``tf.distribute``; logged lo
 global means (tested equal to the single-device loss). ``ema`` > 0 keeps an exponential moving
 average of the generator's weights (checkpointed with the model; :meth:`use_ema_weights` puts
 it into the generator: validation during training uses the raw weights). ``lpips`` adds
-``val_lpips`` to the validation metrics; ``lpips_loss`` (e.g. :class:`~keras_sr.training.losses.LPIPSLoss`)
-with ``lpips_weight`` > 0 adds an LPIPS term to the generator's loss. The discriminator runs in
-training mode in both updates (BN on batch statistics, as in the paper's implementation): scoring
-the generator against its inference-mode statistics gave a near-blind adversarial signal. Data: ``(lr, hr)`` float batches, or with ``device_augment=True`` uint8 HR
-crops that are flipped/rotated, degraded (bicubic) and scaled inside the compiled step.
+``val_lpips`` to the validation metrics; ``lpips_loss`` (e.g.
+:class:`~keras_sr.training.losses.LPIPSLoss`) with ``lpips_weight`` > 0 adds an LPIPS term to the
+generator's loss. The discriminator runs in training mode in both updates (BN on batch
+statistics, as in the paper's implementation): scoring the generator against its inference-mode
+statistics gave a near-blind adversarial signal. Data: ``(lr, hr)`` float batches, or with
+``device_augment=True`` uint8 HR crops that are flipped/rotated, degraded (bicubic) and scaled
+inside the compiled step.
 """
 
 from __future__ import annotations
@@ -146,4 +148,5 @@ class SRGAN(_k.Model):
 
     def get_config(self):
         return {**super().get_config(), "adversarial_weight": self.adversarial_weight,
-                "pixel_weight": self.pixel_weight, "lpips_weight": self.lpips_weight, "scale": self.scale, "ema": self.ema}
+                "pixel_weight": self.pixel_weight, "lpips_weight": self.lpips_weight, "scale": self.scale,
+                "ema": self.ema}

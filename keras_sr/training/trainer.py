@@ -284,8 +284,9 @@ def _gan(cfg: TrainConfig, generator, channels: int, lr):
     if cfg.lpips_weight:
         perceptual = LPIPSLoss(cfg.lpips_net, cfg.vgg_weights if cfg.lpips_net == "vgg" else _alex_weights(cfg))
     gan = SRGAN(generator, discriminator(channels, filters=cfg.d_filters), content, cfg.adv_weight,
-                pixel_weight=cfg.pixel_weight, lpips_loss=perceptual, lpips_weight=cfg.lpips_weight, scale=cfg.factor,
-                device_augment=cfg.augment_on == "device", ema=cfg.ema, lpips=_validation_lpips(cfg))
+                pixel_weight=cfg.pixel_weight, lpips_loss=perceptual, lpips_weight=cfg.lpips_weight,
+                scale=cfg.factor, device_augment=cfg.augment_on == "device", ema=cfg.ema,
+                lpips=_validation_lpips(cfg))
     gan.compile(g_optimizer=k.optimizers.Adam(learning_rate=lr, beta_1=0.9),
                 d_optimizer=k.optimizers.Adam(learning_rate=lr, beta_1=0.9))
     gan.build_all(max(4, cfg.patch_size // cfg.factor))
