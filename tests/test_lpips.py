@@ -52,3 +52,16 @@ def test_missing_or_wrong_weight_files(tmp_path, monkeypatch):
     np.savez(bad, **{"features/conv1/kernel": np.zeros((3, 3, 3, 64), np.float32)})
     with pytest.raises(KerasSRError, match="missing array|expects"):
         get_lpips.__wrapped__("alex", str(bad))
+
+
+def test_the_vgg16_file_is_read_once_for_lpips_and_the_content_loss(shared_path, monkeypatch):
+    """LPIPS-VGG (metric and loss term) and the VGG content loss share one read of the 59 MB file."""
+    import keras_sr.evaluation.lpips as lp
+
+    weights = str(shared_path("weights", "perceptual", "lpips_vgg16_v0.1.npz"))
+    reads = []
+    real = np.load
+    monkeypatch.setattr(lp.np, "load", lambda *a, **k: reads.append(a[0]) or real(*a, **k))
+    lp.get_lpips.__wrapped__("vgg", weights)  # fresh models, not the cached ones
+    lp.vgg16_features.__wrapped__("conv2_2", weights)
+    assert len(reads) <= 1, reads  # 0 when an earlier test already read it

@@ -54,6 +54,13 @@ def find_weights(net: str = "alex", weights=None) -> Path:
 
 
 def _load_npz(path: Path) -> dict:
+    """The file's arrays, read once per process (LPIPS-VGG, the VGG content loss and the LPIPS
+    loss term share the 59 MB VGG16 file); callers must not modify them."""
+    return _read_npz(str(Path(path).resolve()))
+
+
+@lru_cache(maxsize=4)
+def _read_npz(path: str) -> dict:
     try:
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
