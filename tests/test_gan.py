@@ -306,6 +306,8 @@ def test_lpips_weight_adds_the_lpips_term_to_the_generator_loss():
     assert gan.get_config()["lpips_weight"] == 0.5
     off = SRGAN(srresnet(2, blocks=1, filters=8), discriminator(filters=4, dense=8), lpips_loss=fake_lpips)
     assert "lpips_loss" not in off.trackers  # weight 0: no term, no metric
+    with pytest.raises(ValueError, match="needs an lpips_loss"):
+        SRGAN(srresnet(2, blocks=1, filters=8), discriminator(filters=4, dense=8), lpips_weight=1.0)
 
 
 def test_lpips_loss_is_the_lpips_distance_and_has_gradients(shared_path):

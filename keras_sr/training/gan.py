@@ -40,6 +40,8 @@ class SRGAN(_k.Model):
         self.device_augment = device_augment
         self.ema = float(ema)  # momentum of the generator-weight EMA; 0 = off
         self.lpips = lpips  # anything with LPIPS.distance (tensors): val_lpips is reported
+        if lpips_weight and lpips_loss is None:
+            raise ValueError("lpips_weight > 0 needs an lpips_loss (e.g. LPIPSLoss('vgg'))")
         self.lpips_loss = lpips_loss if lpips_weight else None
         self.lpips_weight = float(lpips_weight)
         self.ema_weights = []
