@@ -133,6 +133,7 @@ class LPIPS:
 
         self.net = net
         self.features, arrays = feature_network(net, weights)
+        self.features.trainable = False  # a fixed metric (also when used as a loss)
         self.heads = [arrays[f"lin/{i}/kernel"][0, 0, :, 0].astype(np.float32) for i in range(5)]
         self.shift = arrays["scaling/shift"].astype(np.float32)
         self.scale = arrays["scaling/scale"].astype(np.float32)

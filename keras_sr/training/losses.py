@@ -56,8 +56,7 @@ class LPIPSLoss(_k.losses.Loss):
         from keras_sr.evaluation.lpips import get_lpips
 
         self.net, self.weights = net, weights
-        self.model = get_lpips(net, str(weights) if weights else None)
-        self.model.features.trainable = False
+        self.model = get_lpips(net, str(weights) if weights else None)  # frozen networks
 
     def call(self, y_true, y_pred):
         ops = _k.ops
