@@ -95,14 +95,20 @@ def main():
 @click.option("--val-fraction", type=float, help="Share of the images held out for validation (0.1).")
 @click.option("--loss", type=click.Choice(["mse", "l1"]), help="Pixel loss (default mse).")
 @click.option("--blocks", type=int, help="srresnet/srgan: residual blocks (16).")
-@click.option("--filters", type=int, help="srresnet/srgan: channels (64).")
+@click.option("--filters", type=int, help="srresnet/srgan/srvgg/realesrgan/rrdbnet/abpn: channels.")
+@click.option("--convs", type=int, help="srvgg/realesrgan/abpn: 3x3 conv layers (srvgg 16, abpn 5).")
 @click.option("--content", type=click.Choice(["pixel", "vgg"]), help="srgan content loss (default vgg).")
 @click.option("--adv-weight", type=float, help="srgan adversarial weight (1e-3).")
 @click.option("--pixel-weight", type=float, help="srgan: add this x pixel MSE to the content loss (0).")
 @click.option("--lpips-weight", type=float, help="srgan: add this x LPIPS to the generator loss (0).")
 @click.option("--lpips-net", type=click.Choice(["vgg", "alex"]),
               help="srgan: network of that LPIPS term (vgg, default: not the alex net LPIPS is evaluated with).")
-@click.option("--d-filters", type=int, help="srgan: discriminator base channels (64, as the paper).")
+@click.option("--d-filters", type=int, help="srgan/realesrgan: discriminator base channels (64, as the papers).")
+@click.option("--perceptual-weight", type=float,
+              help="GANs: weight of the VGG16 multi-layer L1 perceptual term (realesrgan 1.0; needs the "
+                   "LPIPS VGG16 file: --vgg-weights).")
+@click.option("--usm-targets/--no-usm-targets", default=None,
+              help="GANs: pixel/perceptual terms against unsharp-masked HR (realesrgan: on).")
 @click.option("--vgg-weights", type=click.Path(), help="lpips_vgg16_v0.1.npz for the VGG16 content loss.")
 @click.option("--vgg-layer", help="VGG16 layer of the content loss (conv5_3).")
 @click.option("--vgg19-weights", type=click.Path(), help="keras.applications VGG19 weight file (optional).")
@@ -121,11 +127,11 @@ def main():
 @click.option("--seed", type=int, help="Random seed (default 0).")
 @click.option("--overwrite", is_flag=True, help="Replace a finished run in --out.")
 def train(arch, factor, data, lr_data, epochs, batch_size, lr, degradation, color_space, patch_size,
-          steps_per_epoch, schedule, val_fraction, loss, blocks, filters, content, adv_weight, pixel_weight,
-          lpips_weight, lpips_net, d_filters, vgg_weights, vgg_layer, vgg19_weights, strategy, mixed_precision,
+          steps_per_epoch, schedule, val_fraction, loss, blocks, filters, convs, content, adv_weight, pixel_weight,
+          lpips_weight, lpips_net, d_filters, perceptual_weight, usm_targets, vgg_weights, vgg_layer, vgg19_weights, strategy, mixed_precision,
           track, augment_on, ema, out, init, recipe, seed, overwrite):
-    """Train ARCH (srcnn, srcnn-915, srcnn-955, srcnn-deep, fsrcnn, fsrcnn-s, espcn, srresnet,
-    srgan) with fit().
+    """Train ARCH (srcnn, srcnn-915, srcnn-955, srcnn-deep, fsrcnn, fsrcnn-s, espcn, abpn, srresnet,
+    srgan, srvgg, rrdbnet, realesrgan) with fit().
 
     Re-running the same command after an interruption resumes the run.
     """
@@ -144,11 +150,12 @@ def train(arch, factor, data, lr_data, epochs, batch_size, lr, degradation, colo
                               schedule=schedule, val_fraction=val_fraction, init=init, seed=seed,
                               loss=loss, content=content, adv_weight=adv_weight, pixel_weight=pixel_weight,
                               lpips_weight=lpips_weight, lpips_net=lpips_net, d_filters=d_filters,
+                              perceptual_weight=perceptual_weight, usm_targets=usm_targets,
                               vgg_weights=vgg_weights, vgg_layer=vgg_layer,
                               vgg19_weights=vgg19_weights, augment_on=augment_on, ema=ema,
                               strategy=strategy, mixed_precision=mixed_precision, track=list(track),
-                              arch_kwargs={k: v for k, v in (("blocks", blocks), ("filters", filters))
-                                           if v is not None})
+                              arch_kwargs={k: v for k, v in (("blocks", blocks), ("filters", filters),
+                                                             ("convs", convs)) if v is not None})
     cfg.out = out or f"runs/{cfg.arch}_x{cfg.factor}_{cfg.degradation}"
     from keras_sr.training.trainer import train as run
 

@@ -45,6 +45,8 @@ ARCHITECTURES: dict[str, ArchSpec] = {
     "srgan": ArchSpec(srresnet, "lr", True, "SRGAN: SRResNet generator + discriminator, VGG + adversarial loss"),
     "srvgg": ArchSpec(srvgg, "lr", True, "Real-ESRGAN SRVGGNetCompact: 64 x 16 3x3 conv + per-channel PReLU, "
                                          "sub-pixel + nearest-upscaled input (int8-friendly)"),
+    "realesrgan": ArchSpec(srvgg, "lr", True, "Real-ESRGAN stage 2: srvgg generator + U-Net discriminator (SN), "
+                                              "L1 + perceptual + 0.1 GAN"),
     "rrdbnet": ArchSpec(rrdbnet, "lr", True, "ESRGAN RRDBNet: 64 feat, 23 RRDB blocks, growth 32 "
                                              "(x2: pixel-unshuffled input)"),
 }
