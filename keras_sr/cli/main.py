@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from keras_sr import __version__
-from keras_sr.errors import KerasSRError
+from keras_sr.errors import KerasSRError, UsageError
 
 SCALES = (2, 3, 4, 6, 8)
 
@@ -217,8 +217,14 @@ def _dataset_options(f):
     f = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(f)
     f = click.option("--lpips-weights", type=click.Path(),
                      help="lpips_alex_v0.1.npz (default: $KERAS_SR_WEIGHTS or the cache folder).")(f)
-    f = click.option("--metrics", default="psnr,ssim", show_default=True,
-                     help="Comma-separated: psnr, ssim, lpips (MSE is always reported).")(f)
+    f = click.option("--no-reference", is_flag=True,
+                     help="The set has no ground truth (its images are the LR inputs): score the "
+                          "model and bicubic upscales with NIQE only. Implied for RealSRSet.")(f)
+    f = click.option("--niqe-params", type=click.Path(),
+                     help="niqe_pris_params.npz (default: $KERAS_SR_WEIGHTS or the cache folder).")(f)
+    f = click.option("--metrics",
+                     help="Comma-separated: psnr, ssim, lpips, niqe (MSE is always reported). "
+                          "Default: psnr,ssim; niqe on a set without ground truth.")(f)
     f = click.option("--protocol", default="paper", show_default=True,
                      help="paper (MATLAB bicubic, BT.601 Y, shave = scale) or srcnn-keras (legacy).")(f)
     f = click.option("--shave", type=int, help="Border pixels to ignore (default: the protocol's).")(f)
@@ -234,21 +240,37 @@ def _dataset_options(f):
 
 
 def _run_eval(model, data, data_root, factor, protocol, metrics, lpips_weights, keep_outputs,
-              color=None, shave=None):
-    from keras_sr.data.datasets import resolve_dataset
+              color=None, shave=None, niqe_params=None, no_reference=False):
+    from keras_sr.data.datasets import is_no_reference, resolve_dataset
     from keras_sr.data.samples import sample_files
     from keras_sr.evaluation.evaluate import evaluate as run
     from keras_sr.evaluation.evaluate import parse_metrics
     from keras_sr.evaluation.protocol import get_protocol
     from keras_sr.inference import Upscaler
 
+    folder = resolve_dataset(data, data_root) if data else None
+    if no_reference or (folder and is_no_reference(folder)):
+        from keras_sr.evaluation import no_reference as nr
+
+        if protocol != "paper" or color or shave is not None:
+            raise UsageError("--protocol/--color/--shave do not apply to a set without ground "
+                             "truth (NIQE on BT.601 Y, no crop)")
+        nr.parse_metrics(metrics)
+        return nr.evaluate_no_reference(Upscaler(model, factor), folder or sample_files(), factor,
+                                        progress=sys.stderr.isatty(), niqe_params=niqe_params,
+                                        strict_scale=factor is not None)
     proto = get_protocol(protocol, color, shave)
     names = parse_metrics(metrics)
-    folder = resolve_dataset(data, data_root) if data else None
     up = Upscaler(model, factor)
     return run(up, folder if folder else sample_files(), factor or up.scale, protocol=proto,
                progress=sys.stderr.isatty(), metric_names=names, lpips_weights=lpips_weights,
-               keep_outputs=keep_outputs, strict_scale=factor is not None)
+               keep_outputs=keep_outputs, strict_scale=factor is not None, niqe_params=niqe_params)
+
+
+def _no_reference_set(data, data_root) -> bool:
+    from keras_sr.data.datasets import is_no_reference, resolve_dataset
+
+    return is_no_reference(resolve_dataset(data, data_root))
 
 
 @main.command()
@@ -257,12 +279,16 @@ def _run_eval(model, data, data_root, factor, protocol, metrics, lpips_weights, 
 @click.option("--report", type=click.Path(), help="Write per_image.csv, summary.json/.txt and "
               "figures (best/worst images, gain histogram) into this folder.")
 def evaluate(model, data, data_root, factor, color, shave, protocol, metrics, lpips_weights, as_json,
-             report):
-    """Metrics of a model and of the bicubic baseline, per image and on average."""
+             report, niqe_params, no_reference):
+    """Metrics of a model and of the bicubic baseline, per image and on average.
+
+    On a set without ground truth (RealSRSet, or --no-reference) the images are the LR inputs:
+    the model and bicubic upscales are scored with NIQE only."""
     from keras_sr.evaluation.report import format_table, write_report
 
     result = _run_eval(model, data, data_root, factor, protocol, metrics, lpips_weights,
-                       keep_outputs=bool(report), color=color, shave=shave)
+                       keep_outputs=bool(report), color=color, shave=shave, niqe_params=niqe_params,
+                       no_reference=no_reference)
     if report:
         paths = write_report(result, report)
         click.echo(f"report: {', '.join(str(p) for p in paths.values())}", err=True)
@@ -278,17 +304,19 @@ def evaluate(model, data, data_root, factor, color, shave, protocol, metrics, lp
 @_dataset_options
 @click.option("--figure", type=click.Path(), help="PNG of the images where A and B differ most.")
 def compare(model_a, model_b, data, data_root, factor, color, shave, protocol, metrics, lpips_weights,
-            as_json, figure):
+            as_json, figure, niqe_params, no_reference):
     """Two models on the same images: per-image table, wins/ties/losses, mean difference."""
     from keras_sr.evaluation.report import compare as run_compare
     from keras_sr.evaluation.report import compare_figure, format_compare
 
     if figure and not Path(figure).resolve().parent.is_dir():
         raise KerasSRError(f"figure folder does not exist: {Path(figure).parent}")
+    if figure and (no_reference or (data and _no_reference_set(data, data_root))):
+        raise UsageError("--figure needs a set with ground truth")
     ra = _run_eval(model_a, data, data_root, factor, protocol, metrics, lpips_weights, bool(figure),
-                   color, shave)
+                   color, shave, niqe_params, no_reference)
     rb = _run_eval(model_b, data, data_root, factor or ra.scale, protocol, metrics, lpips_weights,
-                   bool(figure), color, shave)
+                   bool(figure), color, shave, niqe_params, no_reference)
     cmp = run_compare(ra, rb)
     if figure:
         compare_figure(ra, rb, cmp, figure)
