@@ -199,6 +199,9 @@ def load_pth(path) -> dict:
         if zipfile.is_zipfile(path):
             return _load_zip(path, name)
         with open(path, "rb") as f:
+            if f.read(4) == b"PK\x03\x04":  # a zip without its central directory at the end
+                raise ModelLoadError(f"{name}: truncated or corrupt zip archive (no central directory)")
+            f.seek(0)
             return _load_legacy(f, name)
     except OSError as exc:
         raise ModelLoadError(f"cannot read {path}: {exc.strerror or exc}") from None
