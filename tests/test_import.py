@@ -340,19 +340,17 @@ def test_odd_sizes_pad_reflect_and_tiles_match(imported, photo):
 
 
 def test_imported_srvgg_exports_to_tflite(imported, tmp_path, tiny_data):
-    """fp32/fp16 parity as for the zoo; int8 converts (parity on random weights is reported,
-    not asserted: a tiny random net says nothing about int8 on a trained one)."""
+    """fp32/fp16/int8 within the zoo's default tolerances (fp32 max |d| <= 1e-4, fp16 <= 0.02 dB,
+    int8 <= 0.2 dB PSNR loss; a tiny random net, so int8 on a trained one is measured elsewhere)."""
     from keras_sr.export import ExportConfig
     from keras_sr.export.exporter import export
 
     cfg = ExportConfig(model=str(imported["srvgg_x2"]), out=str(tmp_path / "exp"), modes=["fp32", "fp16", "int8"],
-                       calibration=str(tiny_data), parity_data=str(tiny_data),
-                       tolerances={"fp32": 1e-4, "fp16": 0.1, "dynamic": 1.0, "int8": 100.0})
-    report = export(cfg)
+                       calibration=str(tiny_data), parity_data=str(tiny_data))
+    report = export(cfg)  # raises when a variant is over its tolerance
     rows = {r["file"]: r for r in report["rows"]}
-    assert rows["model_fp32.tflite"]["max_abs"] <= 1e-4 and rows["model_fp16.tflite"]["ok"]
-    assert rows["photo_fp32.tflite"]["ok"] and rows["photo_fp16.tflite"]["ok"]
-    assert (tmp_path / "exp" / "model_int8.tflite").stat().st_size > 0
+    assert all(r["ok"] for r in report["rows"]) and rows["model_fp32.tflite"]["max_abs"] <= 1e-4
+    assert {"model_int8.tflite", "photo_int8.tflite", "model_fp16.tflite"} <= set(rows)
     meta = json.loads((tmp_path / "exp" / "metadata.json").read_text())
     assert meta["model_info"]["architecture"] == "srvgg" and meta["degradation"] == "realesrgan"
     shutil.rmtree(tmp_path / "exp")
