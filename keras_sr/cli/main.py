@@ -451,6 +451,53 @@ def prepare(data, out, shard_size, factor, overwrite):
                f"({len(manifest['skipped'])} skipped)")
 
 
+@main.command("import")
+@click.argument("weights", required=False, type=click.Path())
+@click.option("--output", "-o", required=True, type=click.Path(), help="The .keras file to write (a card "
+              "<name>.json is written beside it).")
+@click.option("--arch", type=click.Choice(["auto", "rrdbnet", "srvgg"]), default="auto", show_default=True,
+              help="Architecture (auto: recognised from the key names).")
+@click.option("--scale", type=int, help="Check the scale inferred from the weights' shapes.")
+@click.option("--degradation", help="Name of what the model was trained on (default: unknown).")
+@click.option("--blend", "blends", multiple=True, metavar="PATH:WEIGHT",
+              help="Interpolate the weights of checkpoints of one architecture (Real-ESRGAN's -dn), "
+                   "repeatable, weights summing to 1: --blend a.pth:0.3 --blend b.pth:0.7 (no WEIGHTS then).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file and card.")
+def import_cmd(weights, output, arch, scale, degradation, blends, overwrite):
+    """Import community weights WEIGHTS (PyTorch .pth/.pt, .safetensors, ncnn .param + .bin) into a
+    .keras file: ESRGAN/Real-ESRGAN RRDBNet (BasicSR, ESRGAN old and new key layouts) and
+    SRVGGNetCompact. The file is read without executing anything in it."""
+    from keras_sr.errors import UsageError
+    from keras_sr.importers import blend_weights, import_weights, load_any, parse_blend, save_imported
+
+    if blends and weights:
+        raise UsageError("give WEIGHTS or --blend PATH:WEIGHT ..., not both")
+    if not blends and not weights:
+        raise UsageError("missing WEIGHTS (or --blend PATH:WEIGHT ...)")
+    out = Path(output)
+    if out.suffix.lower() != ".keras":
+        raise UsageError(f"--output must be a .keras file, got {out.name}")
+    if (out.exists() or out.with_suffix(".json").exists()) and not overwrite:
+        existing = out if out.exists() else out.with_suffix(".json")
+        raise KerasSRError(f"{existing} exists (use --overwrite)")
+    if blends:
+        parts = parse_blend(blends)
+        if any(Path(p).suffix.lower() == ".param" for p, _ in parts):
+            raise KerasSRError("--blend takes PyTorch/safetensors checkpoints, not ncnn .param files")
+        model = blend_weights(parts, arch=arch, scale=scale, degradation=degradation)
+    elif Path(weights).suffix.lower() == ".param":
+        if arch != "auto" or scale is not None:
+            raise UsageError("--arch/--scale apply to PyTorch/safetensors checkpoints, not ncnn .param files")
+        model = load_any(weights, degradation=degradation)
+    else:
+        model = import_weights(weights, arch=arch, scale=scale, degradation=degradation)
+    card = save_imported(model, out, overwrite=overwrite, command="keras-sr " + " ".join(sys.argv[1:]))
+    hyper = ", ".join(f"{k} {v}" for k, v in (card.get("hyperparameters") or {}).items()
+                      if k not in ("scale", "channels"))
+    click.echo(f"wrote {out} ({card['architecture']} x{card['scale']}{', ' + hyper if hyper else ''}; "
+               f"{card['params']:,} params; degradation {card['degradation']}) and {out.with_suffix('.json')}")
+
+
 @main.command("models")
 @click.option("--json", "as_json", is_flag=True)
 def list_models(as_json):

@@ -3,8 +3,9 @@
 Photo signature contract: ``uint8 RGB [1, H, W, 3]`` in -> ``uint8 RGB [1, sH, sW, 3]`` out.
 Inside (TFLite builtins only): RGB -> YCbCr of the model's flavour (Y models), polyphase
 pre-upscaling for pre-upsampling models (a fixed-weight conv + DEPTH_TO_SPACE, see
-:mod:`keras_sr.data.interp`), SYMMETRIC border padding for 'valid' models, the model,
-polyphase chroma upscaling, YCbCr -> RGB, clip, round, cast. The same stages as
+:mod:`keras_sr.data.interp`), SYMMETRIC border padding for 'valid' models, bottom/right
+REFLECT padding to ``size_multiple`` for models that fold their input (output cropped back),
+the model, polyphase chroma upscaling, YCbCr -> RGB, clip, round, cast. The same stages as
 :class:`keras_sr.inference.Upscaler`, so the Keras path is the reference for parity.
 """
 
@@ -26,11 +27,21 @@ def photo_fn(model, info, scale: int, border: int):
     t = tf()
     kernel = interp.kernel_for(info.degradation)
 
+    multiple = int(getattr(info, "size_multiple", 1) or 1)
+
     def run(x):
         if info.input_mode == "pre-upsampled":
             x = interp.upscale(x, scale, kernel)
         if border:
             x = t.pad(x, [[0, 0], [border, border], [border, border], [0, 0]], mode="SYMMETRIC")
+        if multiple > 1:  # models that fold their input (x2/x1 RRDBNet): as Upscaler.model_batch
+            h, w = t.shape(x)[1], t.shape(x)[2]
+            n, c = t.shape(x)[0], x.shape[-1]
+            ph, pw = (-h) % multiple, (-w) % multiple
+            x = t.pad(x, [[0, 0], [0, ph], [0, pw], [0, 0]], mode="REFLECT")
+            # dynamic paddings lose the channel count, which TFLite's CONV_2D needs: restate it
+            x = t.reshape(x, t.stack([n, h + ph, w + pw, c]))
+            return model(x, training=False)[:, : h * scale, : w * scale]
         return model(x, training=False)
 
     def photo(rgb):

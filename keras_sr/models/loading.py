@@ -17,7 +17,9 @@ def load_model(model):
     """Return a ``keras.Model`` (inference-ready, not compiled) with ``model.sr_info`` set.
 
     ``model`` is a ``.keras`` file, a training run folder (holding ``model.keras``), a
-    Keras-1/2 ``.h5`` weight file of the SRCNN-keras layer stack, or an already built
+    Keras-1/2 ``.h5`` weight file of the SRCNN-keras layer stack, a community checkpoint
+    (PyTorch ``.pth``/``.pt``, ``.safetensors``, ncnn ``.param`` + ``.bin``; imported on the fly by
+    :mod:`keras_sr.importers`, without executing anything in the file), or an already built
     ``keras.Model`` (returned as is, with default info when it has none).
     """
     k = keras()
@@ -43,7 +45,12 @@ def load_model(model):
         return _load_h5(path)
     if suffix == ".keras":
         return _load_keras(path)
-    raise ModelLoadError(f"unsupported model file type {suffix!r} (expected .keras or .h5): {path}")
+    if suffix in (".pth", ".pt", ".safetensors", ".param"):
+        from keras_sr.importers import load_any
+
+        return load_any(path)
+    raise ModelLoadError(f"unsupported model file type {suffix!r} (expected .keras, .h5, .pth, .pt, "
+                         f".safetensors or .param): {path}")
 
 
 def _load_keras(path: Path):
