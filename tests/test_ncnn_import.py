@@ -86,7 +86,7 @@ def _graph_a(storage):
 
 def _graph_b(storage):
     """The other paths: PixelShuffle after a non-conv (1x1 permutation conv), mode 1, ReLU with
-    slope, BinaryOp with a scalar, bilinear Interp, Concat, fused ReLU, odd fp16 weight count."""
+    slope, BinaryOp with a scalar, 1x1 conv without bias, Concat, fused ReLU, odd fp16 weight count."""
     m = _Model(storage, seed=2)
     m.layer("Input", "in", [], ["data"])
     m.conv("conv0", ["data"], ["c0"], 3, 12)
@@ -96,7 +96,7 @@ def _graph_b(storage):
     m.layer("PixelShuffle", "ps1", ["rb"], ["b"], "0=2 1=1")
     m.layer("BinaryOp", "half", ["rc"], ["h"], "0=2 1=1 2=5.000000e-01")
     m.conv("conv1", ["h"], ["c1"], 12, 3, k=1, bias=False)
-    m.layer("Interp", "bil", ["c1"], ["u"], "0=2 1=2.000000e+00 2=2.000000e+00")
+    m.layer("Interp", "near", ["c1"], ["u"], "0=1 1=2.000000e+00 2=2.000000e+00")
     m.layer("Concat", "cat", ["a", "b", "u"], ["cc"], "0=0")
     m.conv("conv2", ["cc"], ["output"], 9, 3, k=1, extra="9=1")  # 27 weights: fp16 padding
     return m
@@ -126,22 +126,6 @@ def _shuffle(x, r, mode):
     return out
 
 
-def _bilinear_matrix(n, s):
-    """ncnn's linear_coeffs (align_corner=0): half-pixel centres, clamped at the edges."""
-    m = np.zeros((n * s, n))
-    for d in range(n * s):
-        f = (d + 0.5) / s - 0.5
-        i = int(np.floor(f))
-        f -= i
-        if i < 0:
-            i, f = 0, 0.0
-        if i >= n - 1:
-            i, f = n - 2, 1.0
-        m[d, i] += 1 - f
-        m[d, i + 1] += f
-    return m
-
-
 def _leaky(x, s):
     return np.where(x > 0, x, x * s)
 
@@ -158,8 +142,7 @@ def _reference(graph, m, x):
     r0 = _leaky(_conv(x, *w["conv0"], 1), 0.1)
     a, b = _shuffle(r0, 2, 0), _shuffle(r0, 2, 1)
     c1 = _conv(0.5 * r0, *w["conv1"], 0)
-    mh, mw = _bilinear_matrix(x.shape[1], 2), _bilinear_matrix(x.shape[2], 2)
-    u = np.einsum("yh,chw,xw->cyx", mh, c1, mw)
+    u = c1.repeat(2, 1).repeat(2, 2)
     return np.maximum(_conv(np.concatenate([a, b, u]), *w["conv2"], 0), 0)
 
 
@@ -220,7 +203,7 @@ def test_synthetic_info_layers_and_keras_round_trip(tmp_path):
     info = model.sr_info
     assert (info.architecture, info.scale, info.color_space, info.input_mode, info.degradation) == \
         ("ncnn-graph", 2, "rgb", "lr", "unknown")
-    files = {s["file"]: s["sha256"] for s in info.record["sources"]}
+    files = {s["file"]: s["sha256"] for s in info.record["imported_from"]}
     assert files == {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (param, bin_)}
     assert info.record["storage"] == "fp16"
     # the mode-0 shuffle was folded into conv2's output order: no extra permutation layer
@@ -306,8 +289,9 @@ def test_layer_count_and_unsupported_parameters(tmp_path):
     text = param.read_text()
     param.write_text(text.replace("\n11 ", "\n12 ", 1))
     assert "announces 12 layers" in _one_line_error(param)
-    param.write_text(text.replace("0=1 1=2.000000e+00 2=2.000000e+00", "0=3 1=2.000000e+00 2=2.000000e+00"))
-    assert "resize_type 3" in _one_line_error(param)
+    for resize_type in (2, 3):  # bilinear, bicubic
+        param.write_text(text.replace("0=1 1=2.000000e+00", f"0={resize_type} 1=2.000000e+00"))
+        assert f"resize_type {resize_type} is not supported" in _one_line_error(param)
     param.write_text(text.replace("0=1 1=2.000000e+00 2=2.000000e+00", "0=1 1=1.500000e+00 2=1.500000e+00"))
     assert "integer upscales" in _one_line_error(param)
 
@@ -333,9 +317,31 @@ def test_real_esrgan_ncnn_models_match_ncnn(shared_path, stem):
     x = x.astype(np.float32) / 255.0
     model = load_ncnn(folder / f"{stem}.param")
     info = model.sr_info
-    assert (info.architecture, info.scale, info.record["hyper"]) == (arch, 4, hyper)
+    assert (info.architecture, info.scale, info.record["hyperparameters"]) == (arch, 4, hyper)
     assert info.record["storage"] == "fp16" and model.count_params() == params
     y = np.asarray(model(x[None], training=False))[0]  # eager: tracing 1,000 layers costs more
     ref = _ncnn_run(folder / f"{stem}.param", folder / f"{stem}.bin", x, **NCNN_REFERENCE_OPTS)
     assert y.shape == ref.shape == (4 * size, 4 * size, 3)
     assert np.abs(y - ref).max() <= 2e-3
+
+
+@pytest.mark.parametrize("graph", ["a", "b"])
+def test_synthetic_models_convert_to_tflite_builtins_with_parity(tmp_path, graph):
+    pytest.importorskip("ai_edge_litert", reason="LiteRT (ai-edge-litert) runs the converted model")
+    from keras_sr._backend import keras, tf
+    from keras_sr.export import _quiet, convert, interpreter, run_tflite, tflite_ops
+    from keras_sr.export.graphs import raw_fn
+
+    param, _ = (_graph_a if graph == "a" else _graph_b)("fp16").write(tmp_path)
+    model = load_ncnn(param)
+    archive = keras().export.ExportArchive()  # as keras-sr export writes its SavedModel
+    archive.track(model)
+    archive.add_endpoint(name="serve", fn=raw_fn(model),
+                         input_signature=[tf().TensorSpec([None, None, None, 3], tf().float32)])
+    _quiet(archive.write_out, str(tmp_path / "saved"))
+    content = convert(tmp_path / "saved", "serve", "fp32")
+    ops = tflite_ops(content)
+    assert "DEPTH_TO_SPACE" in ops and not [op for op in ops if op.startswith("Flex")]
+    x = np.random.default_rng(4).random((1, 10, 12, 3), dtype=np.float32)
+    out = run_tflite(interpreter(content), x)
+    np.testing.assert_allclose(out, model.predict(x, verbose=0), atol=1e-5)

@@ -29,10 +29,10 @@ Layer semantics mapped (ncnn ``src/layer``):
   the producing convolution's output channels + ``DepthToSpace`` when that convolution feeds
   only the shuffle (exact, no extra op); otherwise a 1x1 permutation convolution (exact in fp32).
 - ``Interp`` ``0=resize_type`` (1 nearest, 2 bilinear, 3 bicubic), ``1/2`` = height/width
-  scale: integer equal scales only; nearest = ``s*s`` channel copies + ``DepthToSpace``
-  (exactly nearest, as :func:`keras_sr.models.realesr.srvgg`), bilinear (half-pixel, clamped
-  edges, ``align_corner=0``) = ``UpSampling2D(interpolation="bilinear")``; bicubic is refused
-  (ncnn's A = -0.75 kernel is not TensorFlow's).
+  scale: nearest with equal integer scales only, as ``s*s`` channel copies + ``DepthToSpace``
+  (exactly nearest, as :func:`keras_sr.models.realesr.srvgg`; two int8 TFLite builtins).
+  Bilinear and bicubic are refused: Keras' resizing layers do not export with unknown image
+  sizes, and ncnn's bicubic (A = -0.75) is not TensorFlow's kernel.
 - ``BinaryOp`` ``0=op_type`` (0 add, 1 sub, 2 mul, 3 div, 4 max, 5 min, 7 rsub),
   ``1=with_scalar``, ``2=b``; a scalar operand becomes ``Rescaling`` (``x*scale + offset``).
 - ``Eltwise`` ``0=op_type`` (0 prod, 1 sum, 2 max), ``1=coeffs`` (sum weights: ``Rescaling``).
@@ -444,6 +444,9 @@ class _Translator:
     def _interp(self, layer, ins):
         rt = layer.scalar(0, 0)
         hs, ws = layer.scalar(1, 1.0), layer.scalar(2, 1.0)
+        if rt != 1:
+            self.fail(layer, f"resize_type {rt} is not supported (only 1 = nearest; 2 bilinear and 3 bicubic "
+                             "are not)")
         if layer.scalar(3, 0) or layer.scalar(4, 0) or layer.scalar(5, 0) or layer.get(9):
             self.fail(layer, "resizing to a fixed or dynamic output size is not supported (scale factors only)")
         if hs != ws or hs != int(hs) or hs < 1:
@@ -451,14 +454,8 @@ class _Translator:
         s = int(hs)
         if s == 1:
             return ins
-        if rt == 1:
-            tiled = self.L.Concatenate(name=self.name(f"{layer.name}_tile"))([ins[0]] * (s * s))
-            return [self.sr.DepthToSpace(s, name=self.name(layer.name))(tiled)]
-        if rt == 2:
-            if layer.scalar(6, 0):
-                self.fail(layer, "bilinear with align_corner=1 is not supported")
-            return [self.L.UpSampling2D(s, interpolation="bilinear", name=self.name(layer.name))(ins[0])]
-        self.fail(layer, f"resize_type {rt} is not supported (1 nearest, 2 bilinear; 3 bicubic is not)")
+        tiled = self.L.Concatenate(name=self.name(f"{layer.name}_tile"))([ins[0]] * (s * s))
+        return [self.sr.DepthToSpace(s, name=self.name(layer.name))(tiled)]
 
     def _binaryop(self, layer, ins):
         L, op = self.L, layer.scalar(0, 0)
@@ -515,7 +512,8 @@ class _Translator:
 
 def detect_architecture(graph: NcnnGraph) -> tuple[str, dict]:
     """``("srvgg", hyper)`` / ``("rrdbnet", hyper)`` when the graph has the layer pattern of
-    Real-ESRGAN's SRVGGNetCompact / RRDBNet (x4) export, else ``("ncnn-graph", {})``."""
+    Real-ESRGAN's SRVGGNetCompact / RRDBNet (x4) export, else ``("ncnn-graph", {})``. Only the
+    card uses it: every graph goes through the same layer-by-layer translation."""
     types = Counter(layer.type for layer in graph.layers)
     convs = [layer for layer in graph.layers if layer.type == "Convolution"]
     interps = [layer for layer in graph.layers if layer.type == "Interp"]
@@ -561,14 +559,14 @@ def load_ncnn(param_path, bin_path=None):
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelLoadError(f"cannot translate {param_path.name}: {msg}") from None
     arch, hyper = detect_architecture(graph)
-    if arch != "ncnn-graph" and hyper.get("scale") != scale:
-        arch, hyper = "ncnn-graph", {}
+    if arch == "ncnn-graph" or hyper.get("scale") != scale:
+        arch, hyper = "ncnn-graph", {"scale": scale}
+    sources = [{"file": param_path.name, "sha256": sha256_file(param_path)},
+               {"file": bin_path.name, "sha256": sha256_file(bin_path)}]
     model.sr_info = ModelInfo(
         architecture=arch, scale=scale, degradation="unknown", color_space="rgb", input_mode="lr",
-        source=str(param_path),
-        record={"importer": "ncnn",
-                "sources": [{"file": param_path.name, "sha256": sha256_file(param_path)},
-                            {"file": bin_path.name, "sha256": sha256_file(bin_path)}],
-                "storage": "+".join(sorted(storage)) or "none",
-                "ncnn_layers": len(graph.layers), "hyper": hyper, "params": int(model.count_params())})
+        source=", ".join(s["file"] for s in sources),
+        record={"imported_from": sources, "layout": "ncnn", "hyperparameters": hyper,
+                "params": int(model.count_params()), "storage": "+".join(sorted(storage)) or "none",
+                "ncnn_layers": len(graph.layers)})
     return model
