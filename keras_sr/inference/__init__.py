@@ -146,10 +146,18 @@ class StagedUpscaler:
         return self._context
 
     def bytes_per_lr_pixel(self) -> float:
-        """Rough peak activation bytes per LR pixel (float32, widest layer, in + out + workspace)."""
-        widths = [int(shape[-1]) for shape in getattr(self, "weight_shapes", [])] or [64]
+        """Rough peak activation bytes per LR pixel (float32, largest layer output, in + out +
+        workspace): read off the layers' output shapes, so a model with wide high-resolution
+        layers (RRDBNet x4: 64 channels at 16x the LR pixels) gets proportionally smaller tiles."""
+        if getattr(self, "_elements", None) is None:
+            from keras_sr.models.cost import activation_elements_per_pixel
+
+            try:
+                self._elements = activation_elements_per_pixel(self.model, 64 * self.multiple)
+            except Exception:  # noqa: BLE001 - a graph the probe cannot read: widest kernel
+                self._elements = float(max([int(s[-1]) for s in getattr(self, "weight_shapes", [])] or [64]))
         pixels = self.scale**2 if self.info.input_mode == "pre-upsampled" else 1.0
-        return 4.0 * max(widths) * 3 * pixels + 4.0 * 8 * self.scale**2
+        return 4.0 * self._elements * 3 * pixels + 4.0 * 8 * self.scale**2
 
     def tile_size(self) -> int:
         """LR tile side: ``tile`` or from the memory budget, rounded down to a multiple of
