@@ -185,9 +185,12 @@ def train(arch, factor, data, lr_data, epochs, batch_size, lr, degradation, colo
               help="Equal-size tiles run through the model together (faster on GPUs).")
 @click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True, help="JPEG/WebP quality.")
 @click.option("--max-pixels", type=int, help="Raise Pillow's decompression-bomb limit to this many pixels.")
+@click.option("--denoise", type=float, help="Real-world models with a weak-denoise sibling (realesr-x4): "
+              "1 = full denoise, 0 = keep detail/grain; blends the two models' weights.")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
-def upscale(inputs, output, model, factor, tile, max_memory, tile_batch, quality, max_pixels, overwrite, as_json):
+def upscale(inputs, output, model, factor, tile, max_memory, tile_batch, quality, max_pixels, denoise, overwrite,
+            as_json):
     """Upscale photos: INPUT... (files or folders) -> OUTPUT (a file, or a folder).
 
     Into a folder, existing outputs are skipped (a killed run resumes); unreadable files are
@@ -195,6 +198,10 @@ def upscale(inputs, output, model, factor, tile, max_memory, tile_batch, quality
     """
     from keras_sr.inference.batch import upscale_files
 
+    if denoise is not None:
+        from keras_sr.models.denoise import with_denoise
+
+        model = with_denoise(model, denoise)
     summary = upscale_files(inputs, output, model, factor=factor, overwrite=overwrite, tile=tile,
                             max_memory_mb=max_memory, quality=quality, max_pixels=max_pixels,
                             tile_batch=tile_batch)
