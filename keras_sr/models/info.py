@@ -12,6 +12,8 @@ import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from keras_sr.data.io import replace_atomically
+
 INFO_ENTRY = "keras_sr.json"
 
 
@@ -61,7 +63,7 @@ def save_with_info(model, path, info: ModelInfo) -> Path:
     model.save(tmp)
     with zipfile.ZipFile(tmp, "a") as z:
         z.writestr(INFO_ENTRY, json.dumps(info.to_dict(), indent=2, default=str))
-    tmp.replace(path)
+    replace_atomically(tmp, path)
     return path
 
 
