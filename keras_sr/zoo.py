@@ -105,6 +105,11 @@ def ship(model_file, name: str, measured: dict, dest=None, overwrite: bool = Fal
     if (target.exists() or card_path.exists()) and not overwrite:
         raise KerasSRError(f"{name} is already shipped (use overwrite)")
     tmp = dest / f".{name}.shipping.keras"
+    from dataclasses import replace
+
+    from keras_sr.training.provenance import portable_record
+
+    info = replace(info, record=portable_record(info.record or {}))  # no machine paths in zoo files
     save_with_info(keras().saving.load_model(src, compile=False), tmp, info)  # no optimizer state
     limit = max_bytes(info.architecture)
     if tmp.stat().st_size > limit:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
-import sys
 from contextlib import contextmanager
 
 import pytest
@@ -100,15 +98,4 @@ def test_export_folder_and_files(tmp_path, tiny_data, model_file):
     assert {f.name: mode(f) for f in files} == {f.name: file_mode for f in files}
 
 
-def test_train_run_files(tmp_path, tiny_data):
-    """A short CLI training run (a child process inherits the umask)."""
-    out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "keras_sr.cli.main", "train", "espcn", "--factor", "2", "--data",
-           str(tiny_data), "--out", str(out), "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "4",
-           "--patch-size", "16", "--track", "none"]
-    with umask(0o027):
-        file_mode, _ = plain_modes(tmp_path)
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    names = ("model.keras", "record.json", "config.json", "curves.png", "log.csv")
-    assert {n: mode(out / n) for n in names} == {n: file_mode for n in names}
+# train run files: tests/test_provenance.py (one short run checks both)
