@@ -36,7 +36,9 @@ setup(
         "cpu": ["tensorflow-cpu>=2.16,<3"],
         "gpu": ["tensorflow[and-cuda]>=2.16,<3"],
         "lite": ["ai-edge-litert>=1.0"],
-        "test": ["pytest>=7", "ai-edge-litert>=1.0"],
+        "import": ["safetensors>=0.4"],  # .safetensors checkpoints (keras-sr import); .pth needs nothing
+        "test": ["pytest>=7", "ai-edge-litert>=1.0", "safetensors>=0.4",
+                 "ncnn"],  # ncnn: reference runtime of tests/test_ncnn_import.py
     },
     entry_points={"console_scripts": ["keras-sr=keras_sr.cli.main:main"]},
 )

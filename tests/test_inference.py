@@ -87,3 +87,18 @@ def test_tile_size_from_memory_budget_and_progress():
     assert 16 <= up.tile_size() < 64
     up(np.zeros((70, 90, 3), np.uint8))
     assert calls and calls[-1][0] == calls[-1][1] > 1
+
+
+def test_tiles_shrink_for_models_with_wide_high_resolution_layers():
+    from keras_sr.models import ModelInfo, rrdbnet, srvgg
+    from keras_sr.models.cost import activation_elements_per_pixel
+
+    wide, slim = rrdbnet(4, filters=16, blocks=1, growth=8), srvgg(4, filters=16, convs=1)
+    assert activation_elements_per_pixel(wide) == 16 * 16  # 16 channels at 16x the LR pixels
+    assert activation_elements_per_pixel(slim) == 48  # conv_last + base: 3 * 16 channels at LR
+    for m in (wide, slim):
+        m.sr_info = ModelInfo(architecture=m.name, scale=4, color_space="rgb", input_mode="lr")
+    tiles = [Upscaler(m, 4, max_memory_mb=64.0).tile_size() for m in (wide, slim)]
+    assert tiles[0] * 2 < tiles[1]
+    # memory per tile stays within the budget: elements x 4 bytes x tile^2 <= 64 MB
+    assert 16 * 16 * 4 * 3 * tiles[0] ** 2 <= 64 * 2**20

@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from keras_sr import __version__
-from keras_sr.errors import KerasSRError
+from keras_sr.errors import KerasSRError, UsageError
 
 SCALES = (2, 3, 4, 6, 8)
 
@@ -95,14 +95,20 @@ def main():
 @click.option("--val-fraction", type=float, help="Share of the images held out for validation (0.1).")
 @click.option("--loss", type=click.Choice(["mse", "l1"]), help="Pixel loss (default mse).")
 @click.option("--blocks", type=int, help="srresnet/srgan: residual blocks (16).")
-@click.option("--filters", type=int, help="srresnet/srgan: channels (64).")
+@click.option("--filters", type=int, help="srresnet/srgan/srvgg/realesrgan/rrdbnet/abpn: channels.")
+@click.option("--convs", type=int, help="srvgg/realesrgan/abpn: 3x3 conv layers (srvgg 16, abpn 5).")
 @click.option("--content", type=click.Choice(["pixel", "vgg"]), help="srgan content loss (default vgg).")
 @click.option("--adv-weight", type=float, help="srgan adversarial weight (1e-3).")
 @click.option("--pixel-weight", type=float, help="srgan: add this x pixel MSE to the content loss (0).")
 @click.option("--lpips-weight", type=float, help="srgan: add this x LPIPS to the generator loss (0).")
 @click.option("--lpips-net", type=click.Choice(["vgg", "alex"]),
               help="srgan: network of that LPIPS term (vgg, default: not the alex net LPIPS is evaluated with).")
-@click.option("--d-filters", type=int, help="srgan: discriminator base channels (64, as the paper).")
+@click.option("--d-filters", type=int, help="srgan/realesrgan: discriminator base channels (64, as the papers).")
+@click.option("--perceptual-weight", type=float,
+              help="GANs: weight of the VGG16 multi-layer L1 perceptual term (realesrgan 1.0; needs the "
+                   "LPIPS VGG16 file: --vgg-weights).")
+@click.option("--usm-targets/--no-usm-targets", default=None,
+              help="GANs: pixel/perceptual terms against unsharp-masked HR (realesrgan: on).")
 @click.option("--vgg-weights", type=click.Path(), help="lpips_vgg16_v0.1.npz for the VGG16 content loss.")
 @click.option("--vgg-layer", help="VGG16 layer of the content loss (conv5_3).")
 @click.option("--vgg19-weights", type=click.Path(), help="keras.applications VGG19 weight file (optional).")
@@ -121,11 +127,11 @@ def main():
 @click.option("--seed", type=int, help="Random seed (default 0).")
 @click.option("--overwrite", is_flag=True, help="Replace a finished run in --out.")
 def train(arch, factor, data, lr_data, epochs, batch_size, lr, degradation, color_space, patch_size,
-          steps_per_epoch, schedule, val_fraction, loss, blocks, filters, content, adv_weight, pixel_weight,
-          lpips_weight, lpips_net, d_filters, vgg_weights, vgg_layer, vgg19_weights, strategy, mixed_precision,
+          steps_per_epoch, schedule, val_fraction, loss, blocks, filters, convs, content, adv_weight, pixel_weight,
+          lpips_weight, lpips_net, d_filters, perceptual_weight, usm_targets, vgg_weights, vgg_layer, vgg19_weights, strategy, mixed_precision,
           track, augment_on, ema, out, init, recipe, seed, overwrite):
-    """Train ARCH (srcnn, srcnn-915, srcnn-955, srcnn-deep, fsrcnn, fsrcnn-s, espcn, srresnet,
-    srgan) with fit().
+    """Train ARCH (srcnn, srcnn-915, srcnn-955, srcnn-deep, fsrcnn, fsrcnn-s, espcn, abpn, srresnet,
+    srgan, srvgg, rrdbnet, realesrgan) with fit().
 
     Re-running the same command after an interruption resumes the run.
     """
@@ -144,11 +150,12 @@ def train(arch, factor, data, lr_data, epochs, batch_size, lr, degradation, colo
                               schedule=schedule, val_fraction=val_fraction, init=init, seed=seed,
                               loss=loss, content=content, adv_weight=adv_weight, pixel_weight=pixel_weight,
                               lpips_weight=lpips_weight, lpips_net=lpips_net, d_filters=d_filters,
+                              perceptual_weight=perceptual_weight, usm_targets=usm_targets,
                               vgg_weights=vgg_weights, vgg_layer=vgg_layer,
                               vgg19_weights=vgg19_weights, augment_on=augment_on, ema=ema,
                               strategy=strategy, mixed_precision=mixed_precision, track=list(track),
-                              arch_kwargs={k: v for k, v in (("blocks", blocks), ("filters", filters))
-                                           if v is not None})
+                              arch_kwargs={k: v for k, v in (("blocks", blocks), ("filters", filters),
+                                                             ("convs", convs)) if v is not None})
     cfg.out = out or f"runs/{cfg.arch}_x{cfg.factor}_{cfg.degradation}"
     from keras_sr.training.trainer import train as run
 
@@ -210,8 +217,14 @@ def _dataset_options(f):
     f = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(f)
     f = click.option("--lpips-weights", type=click.Path(),
                      help="lpips_alex_v0.1.npz (default: $KERAS_SR_WEIGHTS or the cache folder).")(f)
-    f = click.option("--metrics", default="psnr,ssim", show_default=True,
-                     help="Comma-separated: psnr, ssim, lpips (MSE is always reported).")(f)
+    f = click.option("--no-reference", is_flag=True,
+                     help="The set has no ground truth (its images are the LR inputs): score the "
+                          "model and bicubic upscales with NIQE only. Implied for RealSRSet.")(f)
+    f = click.option("--niqe-params", type=click.Path(),
+                     help="niqe_pris_params.npz (default: $KERAS_SR_WEIGHTS or the cache folder).")(f)
+    f = click.option("--metrics",
+                     help="Comma-separated: psnr, ssim, lpips, niqe (MSE is always reported). "
+                          "Default: psnr,ssim; niqe on a set without ground truth.")(f)
     f = click.option("--protocol", default="paper", show_default=True,
                      help="paper (MATLAB bicubic, BT.601 Y, shave = scale) or srcnn-keras (legacy).")(f)
     f = click.option("--shave", type=int, help="Border pixels to ignore (default: the protocol's).")(f)
@@ -227,21 +240,37 @@ def _dataset_options(f):
 
 
 def _run_eval(model, data, data_root, factor, protocol, metrics, lpips_weights, keep_outputs,
-              color=None, shave=None):
-    from keras_sr.data.datasets import resolve_dataset
+              color=None, shave=None, niqe_params=None, no_reference=False):
+    from keras_sr.data.datasets import is_no_reference, resolve_dataset
     from keras_sr.data.samples import sample_files
     from keras_sr.evaluation.evaluate import evaluate as run
     from keras_sr.evaluation.evaluate import parse_metrics
     from keras_sr.evaluation.protocol import get_protocol
     from keras_sr.inference import Upscaler
 
+    folder = resolve_dataset(data, data_root) if data else None
+    if no_reference or (folder and is_no_reference(folder)):
+        from keras_sr.evaluation import no_reference as nr
+
+        if protocol != "paper" or color or shave is not None:
+            raise UsageError("--protocol/--color/--shave do not apply to a set without ground "
+                             "truth (NIQE on BT.601 Y, no crop)")
+        nr.parse_metrics(metrics)
+        return nr.evaluate_no_reference(Upscaler(model, factor), folder or sample_files(), factor,
+                                        progress=sys.stderr.isatty(), niqe_params=niqe_params,
+                                        strict_scale=factor is not None)
     proto = get_protocol(protocol, color, shave)
     names = parse_metrics(metrics)
-    folder = resolve_dataset(data, data_root) if data else None
     up = Upscaler(model, factor)
     return run(up, folder if folder else sample_files(), factor or up.scale, protocol=proto,
                progress=sys.stderr.isatty(), metric_names=names, lpips_weights=lpips_weights,
-               keep_outputs=keep_outputs, strict_scale=factor is not None)
+               keep_outputs=keep_outputs, strict_scale=factor is not None, niqe_params=niqe_params)
+
+
+def _no_reference_set(data, data_root) -> bool:
+    from keras_sr.data.datasets import is_no_reference, resolve_dataset
+
+    return is_no_reference(resolve_dataset(data, data_root))
 
 
 @main.command()
@@ -250,12 +279,16 @@ def _run_eval(model, data, data_root, factor, protocol, metrics, lpips_weights, 
 @click.option("--report", type=click.Path(), help="Write per_image.csv, summary.json/.txt and "
               "figures (best/worst images, gain histogram) into this folder.")
 def evaluate(model, data, data_root, factor, color, shave, protocol, metrics, lpips_weights, as_json,
-             report):
-    """Metrics of a model and of the bicubic baseline, per image and on average."""
+             report, niqe_params, no_reference):
+    """Metrics of a model and of the bicubic baseline, per image and on average.
+
+    On a set without ground truth (RealSRSet, or --no-reference) the images are the LR inputs:
+    the model and bicubic upscales are scored with NIQE only."""
     from keras_sr.evaluation.report import format_table, write_report
 
     result = _run_eval(model, data, data_root, factor, protocol, metrics, lpips_weights,
-                       keep_outputs=bool(report), color=color, shave=shave)
+                       keep_outputs=bool(report), color=color, shave=shave, niqe_params=niqe_params,
+                       no_reference=no_reference)
     if report:
         paths = write_report(result, report)
         click.echo(f"report: {', '.join(str(p) for p in paths.values())}", err=True)
@@ -271,17 +304,19 @@ def evaluate(model, data, data_root, factor, color, shave, protocol, metrics, lp
 @_dataset_options
 @click.option("--figure", type=click.Path(), help="PNG of the images where A and B differ most.")
 def compare(model_a, model_b, data, data_root, factor, color, shave, protocol, metrics, lpips_weights,
-            as_json, figure):
+            as_json, figure, niqe_params, no_reference):
     """Two models on the same images: per-image table, wins/ties/losses, mean difference."""
     from keras_sr.evaluation.report import compare as run_compare
     from keras_sr.evaluation.report import compare_figure, format_compare
 
     if figure and not Path(figure).resolve().parent.is_dir():
         raise KerasSRError(f"figure folder does not exist: {Path(figure).parent}")
+    if figure and (no_reference or (data and _no_reference_set(data, data_root))):
+        raise UsageError("--figure needs a set with ground truth")
     ra = _run_eval(model_a, data, data_root, factor, protocol, metrics, lpips_weights, bool(figure),
-                   color, shave)
+                   color, shave, niqe_params, no_reference)
     rb = _run_eval(model_b, data, data_root, factor or ra.scale, protocol, metrics, lpips_weights,
-                   bool(figure), color, shave)
+                   bool(figure), color, shave, niqe_params, no_reference)
     cmp = run_compare(ra, rb)
     if figure:
         compare_figure(ra, rb, cmp, figure)
@@ -414,6 +449,53 @@ def prepare(data, out, shard_size, factor, overwrite):
     manifest = run(data, out, shard_mb=shard_size, factor=factor, overwrite=overwrite)
     click.echo(f"{manifest['count']} images in {len(manifest['shards'])} shard(s) -> {out} "
                f"({len(manifest['skipped'])} skipped)")
+
+
+@main.command("import")
+@click.argument("weights", required=False, type=click.Path())
+@click.option("--output", "-o", required=True, type=click.Path(), help="The .keras file to write (a card "
+              "<name>.json is written beside it).")
+@click.option("--arch", type=click.Choice(["auto", "rrdbnet", "srvgg"]), default="auto", show_default=True,
+              help="Architecture (auto: recognised from the key names).")
+@click.option("--scale", type=int, help="Check the scale inferred from the weights' shapes.")
+@click.option("--degradation", help="Name of what the model was trained on (default: unknown).")
+@click.option("--blend", "blends", multiple=True, metavar="PATH:WEIGHT",
+              help="Interpolate the weights of checkpoints of one architecture (Real-ESRGAN's -dn), "
+                   "repeatable, weights summing to 1: --blend a.pth:0.3 --blend b.pth:0.7 (no WEIGHTS then).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file and card.")
+def import_cmd(weights, output, arch, scale, degradation, blends, overwrite):
+    """Import community weights WEIGHTS (PyTorch .pth/.pt, .safetensors, ncnn .param + .bin) into a
+    .keras file: ESRGAN/Real-ESRGAN RRDBNet (BasicSR, ESRGAN old and new key layouts) and
+    SRVGGNetCompact. The file is read without executing anything in it."""
+    from keras_sr.errors import UsageError
+    from keras_sr.importers import blend_weights, import_weights, load_any, parse_blend, save_imported
+
+    if blends and weights:
+        raise UsageError("give WEIGHTS or --blend PATH:WEIGHT ..., not both")
+    if not blends and not weights:
+        raise UsageError("missing WEIGHTS (or --blend PATH:WEIGHT ...)")
+    out = Path(output)
+    if out.suffix.lower() != ".keras":
+        raise UsageError(f"--output must be a .keras file, got {out.name}")
+    if (out.exists() or out.with_suffix(".json").exists()) and not overwrite:
+        existing = out if out.exists() else out.with_suffix(".json")
+        raise KerasSRError(f"{existing} exists (use --overwrite)")
+    if blends:
+        parts = parse_blend(blends)
+        if any(Path(p).suffix.lower() == ".param" for p, _ in parts):
+            raise KerasSRError("--blend takes PyTorch/safetensors checkpoints, not ncnn .param files")
+        model = blend_weights(parts, arch=arch, scale=scale, degradation=degradation)
+    elif Path(weights).suffix.lower() == ".param":
+        if arch != "auto" or scale is not None:
+            raise UsageError("--arch/--scale apply to PyTorch/safetensors checkpoints, not ncnn .param files")
+        model = load_any(weights, degradation=degradation)
+    else:
+        model = import_weights(weights, arch=arch, scale=scale, degradation=degradation)
+    card = save_imported(model, out, overwrite=overwrite, command="keras-sr " + " ".join(sys.argv[1:]))
+    hyper = ", ".join(f"{k} {v}" for k, v in (card.get("hyperparameters") or {}).items()
+                      if k not in ("scale", "channels"))
+    click.echo(f"wrote {out} ({card['architecture']} x{card['scale']}{', ' + hyper if hyper else ''}; "
+               f"{card['params']:,} params; degradation {card['degradation']}) and {out.with_suffix('.json')}")
 
 
 @main.command("models")

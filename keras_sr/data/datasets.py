@@ -13,6 +13,18 @@ from keras_sr.errors import KerasSRError, UsageError
 
 KNOWN_BENCHMARKS = ("Set5", "Set14", "BSD100", "B100", "Urban100", "Manga109", "DIV2K")
 
+# Sets of real low-quality images without ground truth, by folder name (case-insensitive): their
+# images are the LR inputs and are scored with no-reference NIQE only
+# (:mod:`keras_sr.evaluation.no_reference`). Any other folder: ``keras-sr evaluate --no-reference``.
+NO_REFERENCE_SETS = {
+    "realsrset": "RealSRSet (BSRGAN): 20 real low-quality photos, comics and screenshots, no HR",
+}
+
+
+def is_no_reference(folder) -> bool:
+    """Whether ``folder`` is a known set without ground truth (by its name)."""
+    return Path(folder).name.lower() in NO_REFERENCE_SETS
+
 
 def resolve_dataset(name_or_path, data_root=None) -> Path:
     """A folder for a set name or path; errors list what the data root holds."""

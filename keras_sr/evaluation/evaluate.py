@@ -3,7 +3,9 @@
 Rows hold, per image, ``<method>_<metric>`` for method ``bicubic`` (the protocol's
 interpolation of the LR image: the model's input quality) and ``model``, plus
 ``delta_<metric>`` (model - bicubic). PSNR/SSIM/MSE are on the protocol's Y (see
-:mod:`keras_sr.evaluation.protocol`); LPIPS on full RGB images, no shave.
+:mod:`keras_sr.evaluation.protocol`); LPIPS on full RGB images, no shave; NIQE (no reference,
+lower is better) on the 8-bit BT.601 Y of each output, no shave (:mod:`keras_sr.evaluation.niqe`).
+Sets without HR images: :mod:`keras_sr.evaluation.no_reference`.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from keras_sr.errors import KerasSRError, UsageError
 from keras_sr.evaluation import metrics
 from keras_sr.evaluation.protocol import Protocol, get_protocol, modcrop
 
-METRICS = ("mse", "psnr", "ssim", "lpips")
-HIGHER_IS_BETTER = {"mse": False, "psnr": True, "ssim": True, "lpips": False}
+METRICS = ("mse", "psnr", "ssim", "lpips", "niqe")
+HIGHER_IS_BETTER = {"mse": False, "psnr": True, "ssim": True, "lpips": False, "niqe": False}
 CROP = 96
 
 
@@ -58,7 +60,7 @@ class EvalResult:
     def summary(self) -> dict:
         """Means, share of images improved over the input per metric, mean gain, count worse."""
         out = {"images": len(self.rows), "mean": self.means(), "per_metric": {}}
-        if not self.rows or "model_psnr" not in self.rows[0]:
+        if not self.rows or not any(k.startswith("delta_") for k in self.rows[0]):
             return out
         for m in self.metrics:
             gains = np.array([r[f"delta_{m}"] for r in self.rows])
@@ -92,13 +94,15 @@ def leakage(info, files) -> list[str]:
 
 def evaluate(model, data, scale: int, protocol: str | Protocol = "paper", progress: bool = False,
              name: str | None = None, metric_names=("mse", "psnr", "ssim"), lpips_weights=None,
-             keep_outputs: bool = False, strict_scale: bool = False) -> EvalResult:
-    """PSNR/SSIM/MSE (and LPIPS) of the interpolation baseline and of ``model``.
+             keep_outputs: bool = False, strict_scale: bool = False, niqe_params=None) -> EvalResult:
+    """PSNR/SSIM/MSE (and LPIPS, NIQE) of the interpolation baseline and of ``model``.
 
     ``data``: a folder or a list of files/folders. ``model``: anything
     :func:`keras_sr.load_model` accepts, an :class:`~keras_sr.inference.Upscaler`, or ``None``
     (baseline only). The model runs through one traced function for all image sizes.
     ``keep_outputs`` keeps, per image, the 8-bit Y of HR, bicubic and model (for figures).
+    ``niqe_params``: path of ``niqe_pris_params.npz`` (default: looked up, see
+    :func:`keras_sr.evaluation.niqe.find_params`).
     """
     import warnings
 
@@ -140,6 +144,14 @@ def evaluate(model, data, scale: int, protocol: str | Protocol = "paper", progre
         from keras_sr.evaluation.lpips import get_lpips
 
         lp = get_lpips("alex", str(lpips_weights) if lpips_weights else None)
+    niqe_p = None
+    if "niqe" in metric_names:
+        from keras_sr.evaluation.niqe import load_params
+
+        if proto.color_space == "y-opencv":
+            raise UsageError("NIQE is defined on the BT.601 Y of MATLAB rgb2ycbcr; it cannot "
+                             "score y-opencv outputs (use --color y-bt601 or rgb)")
+        niqe_p = load_params(niqe_params)
     deg = get_degradation(proto.degradation)
     shave = proto.shave_for(scale)
     iterator = files
@@ -183,6 +195,14 @@ def evaluate(model, data, scale: int, protocol: str | Protocol = "paper", progre
             hr_rgb = _as_rgb(hr) / 255.0
             for method, out in rgb.items():
                 row[f"{method}_lpips"] = float(lp(out / 255.0, hr_rgb))
+        if niqe_p is not None:
+            from keras_sr.evaluation.niqe import niqe, niqe_of_uint8
+
+            for method, out in outputs.items():  # 8-bit values: RGB, or the protocol's BT.601 Y
+                if out.ndim == 3 and hr.ndim == 2:  # gray image scored in RGB: its gray value
+                    out = out[..., 0]
+                row[f"{method}_niqe"] = (niqe_of_uint8(out.astype(np.uint8), niqe_p, name=path.name)
+                                         if out.ndim == 3 else niqe(out, niqe_p, name=path.name))
         if upscaler is not None:
             for m in metric_names:
                 row[f"delta_{m}"] = row[f"model_{m}"] - row[f"bicubic_{m}"]

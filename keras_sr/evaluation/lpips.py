@@ -218,6 +218,51 @@ def vgg16_features(layer: str = "conv5_3", weights: str | None = None):
     return model
 
 
+@lru_cache(maxsize=4)
+def vgg16_taps(taps: tuple = VGG16_TAPS, weights: str | None = None, pre_activation: bool = True):
+    """torchvision VGG16 with one output per layer in ``taps`` (conv outputs *before* their ReLU
+    when ``pre_activation``, as BasicSR's ``VGGFeatureExtractor`` taps ``convX_Y``), from the
+    LPIPS VGG16 npz; RGB in **[0, 1]**, ImageNet mean/std normalisation inside. Frozen, built
+    once per process (``taps`` must be a tuple)."""
+    names = [item[0] for item in VGG16_LAYERS if item != "pool"]
+    bad = [t for t in taps if t not in names]
+    if bad or not taps:
+        raise KerasSRError(f"unknown VGG16 layer {bad[0] if bad else '(none)'!r}; known: {', '.join(names)}")
+    path = find_weights("vgg", weights)
+    arrays = _load_npz(path)
+    k = keras()
+    L = k.layers
+    try:
+        mean = arrays["content/imagenet_mean"].astype(np.float32)
+        std = arrays["content/imagenet_std"].astype(np.float32)
+    except KeyError:
+        raise KerasSRError(f"{path}: no ImageNet mean/std (not the LPIPS VGG16 file?)") from None
+    x = inputs = k.Input((None, None, 3), name="rgb01")
+    x = L.Normalization(mean=mean, variance=std**2, name="imagenet_norm")(x)
+    pending, outputs, last = [], {}, max(names.index(t) for t in taps)
+    for item in VGG16_LAYERS:
+        if item == "pool":
+            x = L.MaxPooling2D(2, 2, padding="valid")(x)
+            continue
+        try:
+            kernel, bias = arrays[f"features/{item[0]}/kernel"], arrays[f"features/{item[0]}/bias"]
+        except KeyError as exc:
+            raise KerasSRError(f"{path}: missing array {exc}") from None
+        conv = L.Conv2D(kernel.shape[-1], kernel.shape[:2], padding="same", name=item[0])
+        x = conv(x)
+        pending.append((conv, [kernel, bias]))
+        if item[0] in taps:
+            outputs[item[0]] = x if pre_activation else L.ReLU()(x)
+        if names.index(item[0]) == last:
+            break
+        x = L.ReLU(name=f"{item[0]}_relu")(x)
+    model = k.Model(inputs, [outputs[t] for t in taps], name="vgg16_taps")
+    for conv, w in pending:
+        _check_shapes(conv, w, path)
+    model.trainable = False
+    return model
+
+
 def vgg19_features(weights_file: str, layer: str = "block5_conv4"):
     """``keras.applications.VGG19`` from a local weight file (Caffe weights: BGR, mean
     subtraction), up to ``layer``; input RGB in [0, 1]."""

@@ -11,13 +11,13 @@ import numpy as np
 from keras_sr.data.io import atomic_write_text, replace_atomically
 from keras_sr.errors import KerasSRError
 
-_FMT = {"psnr": "{:.2f}", "ssim": "{:.4f}", "mse": "{:.2f}", "lpips": "{:.4f}"}
-_UNIT = {"psnr": "PSNR dB", "ssim": "SSIM", "mse": "MSE", "lpips": "LPIPS"}
+_FMT = {"psnr": "{:.2f}", "ssim": "{:.4f}", "mse": "{:.2f}", "lpips": "{:.4f}", "niqe": "{:.4f}"}
+_UNIT = {"psnr": "PSNR dB", "ssim": "SSIM", "mse": "MSE", "lpips": "LPIPS", "niqe": "NIQE"}
 
 
 def format_table(result) -> str:
     """Per-image and mean metrics of bicubic and model, then the improvement summary."""
-    has_model = bool(result.rows) and "model_psnr" in result.rows[0]
+    has_model = bool(result.rows) and any(k.startswith("model_") for k in result.rows[0])
     shown = [m for m in result.metrics if m != "mse"] or ["psnr"]
     cols = [f"bicubic_{m}" for m in shown]
     if has_model:
@@ -105,7 +105,7 @@ def _histogram(result, path: Path) -> Path:
         ax.hist(gains, bins=min(30, max(5, len(gains))), color="tab:blue", alpha=0.8)
         ax.axvline(0, color="k", lw=1)
         ax.set_title(f"gain in {_UNIT[m]} (model - bicubic)")
-        ax.set_xlabel(_UNIT[m] + (" (lower is better)" if m == "lpips" else ""))
+        ax.set_xlabel(_UNIT[m] + (" (lower is better)" if m in ("lpips", "niqe") else ""))
         ax.set_ylabel("images")
     fig.suptitle(f"{Path(str(result.model)).name} x{result.scale}: per-image gains")
     fig.tight_layout()
@@ -142,9 +142,9 @@ def compare(result_a, result_b, tol=None) -> dict:
     """Image-by-image comparison of two evaluations on the same images.
 
     Per metric: wins/ties/losses of A vs B (tie: |difference| below ``tol``: 0.01 dB PSNR,
-    1e-4 SSIM, 1e-3 LPIPS, 0.01 MSE) and the mean difference A - B.
+    1e-4 SSIM, 1e-3 LPIPS, 0.01 MSE, 0.01 NIQE) and the mean difference A - B.
     """
-    tol = tol or {"psnr": 0.01, "ssim": 1e-4, "lpips": 1e-3, "mse": 0.01}
+    tol = tol or {"psnr": 0.01, "ssim": 1e-4, "lpips": 1e-3, "mse": 0.01, "niqe": 0.01}
     from keras_sr.evaluation.evaluate import HIGHER_IS_BETTER
 
     names_a = [r["name"] for r in result_a.rows]

@@ -3,8 +3,9 @@
 Photo graph contract: ``uint8 RGB [N, H, W, 3]`` in -> ``uint8 RGB [N, sH, sW, 3]`` out.
 Inside (TFLite builtins only): RGB -> YCbCr of the model's flavour (Y models), polyphase
 pre-upscaling for pre-upsampling models (a fixed-weight conv + DEPTH_TO_SPACE, see
-:mod:`keras_sr.data.interp`), border padding for 'valid' models, the model, polyphase chroma
-upscaling, YCbCr -> RGB, clip, round, cast. The same stages as
+:mod:`keras_sr.data.interp`), border padding for 'valid' models, bottom/right REFLECT padding to
+``size_multiple`` for models that fold their input (output cropped back), the model, polyphase
+chroma upscaling, YCbCr -> RGB, clip, round, cast. The same stages as
 :class:`keras_sr.inference.Upscaler`, so the Keras path is the reference for parity.
 
 :func:`photo_model` builds it as a plain functional ``keras.Model`` (registered layers
@@ -31,8 +32,8 @@ def photo_model(model, info=None, scale: int | None = None, border: int | None =
 
     ``scale`` defaults to ``info.scale``; ``border`` to the pixels a pre-upsampling 'valid'
     network loses per side (0 for LR-space networks). Gray photos: pass them as 3 equal
-    channels; the output's 3 channels are then equal (up to rounding). Raises
-    :class:`ModelLoadError` when the network's channels and colour space do not fit.
+    channels (Y models then return 3 equal channels). Raises :class:`ModelLoadError` when the
+    network's channels and colour space do not fit.
     """
     from keras_sr._backend import keras
     from keras_sr.data import interp
@@ -50,21 +51,23 @@ def photo_model(model, info=None, scale: int | None = None, border: int | None =
         space = getattr(info, "color_space", None)
         raise ModelLoadError(f"{name}: colour space {space!r} does not fit its {channels}-channel input")
     scale = int(scale or info.scale or 0)
-    if scale < 2:
+    if scale < 1:
         raise ModelLoadError(f"{name}: the model records no scale; a photo model needs one")
     if border is None:
         border = model_border(model) if info.input_mode == "pre-upsampled" else 0
     pad_mode = info.pad_mode or "symmetric"
     if pad_mode not in ("symmetric", "reflect", "edge"):
         raise ModelLoadError(f"{name}: border mode {pad_mode!r} is not supported in a photo model")
+    multiple = int(getattr(info, "size_multiple", 1) or 1)
     rgb = k.Input((None, None, 3), dtype="uint8", name="rgb")
     pre = PhotoPreprocess(info.color_space, info.input_mode, scale, interp.kernel_for(info.degradation),
-                          border, pad_mode, name="photo_in")(rgb)
-    if info.color_space == "rgb":
-        out = PhotoPostprocess("rgb", scale, name="photo_out")(model(pre))
-    else:
+                          border, pad_mode, size_multiple=multiple, name="photo_in")(rgb)
+    post = PhotoPostprocess(info.color_space, scale, size_multiple=multiple, name="photo_out")
+    if info.color_space == "rgb":  # the photo itself: the size to crop back to
+        out = post([model(pre), rgb] if multiple > 1 else model(pre))
+    else:  # the chroma: LR size
         y, chroma = pre
-        out = PhotoPostprocess(info.color_space, scale, name="photo_out")([model(y), chroma])
+        out = post([model(y), chroma])
     return k.Model(rgb, out, name=f"{model.name}_photo")
 
 

@@ -68,8 +68,19 @@ class StagedUpscaler:
             raise UsageError(f"model upscales x{self.info.scale}; it cannot produce x{scale}")
         check_compatibility(self.info, scale=scale)
         self.scale = int(scale)
-        self.degradation = get_degradation(self.info.degradation or "bicubic")
-        self.kernel = interp.kernel_for(self.degradation.name)
+        # The degradation's interpolation pre-upscales the input of pre-upsampling models; for
+        # LR-input models it is only a label (an imported model's is often "unknown").
+        if self.info.input_mode == "pre-upsampled":
+            self.degradation = get_degradation(self.info.degradation or "bicubic")
+            self.kernel = interp.kernel_for(self.degradation.name)
+        else:
+            self.degradation = None
+            self.kernel = interp.kernel_for(self.info.degradation or "bicubic")
+
+    @property
+    def multiple(self) -> int:
+        """Input height and width the model needs multiples of (``ModelInfo.size_multiple``)."""
+        return max(1, int(getattr(self.info, "size_multiple", 1) or 1))
 
     def _run(self, batch: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -78,16 +89,26 @@ class StagedUpscaler:
     # Every stage takes one image ``[H, W, C]`` or a batch ``[N, H, W, C]`` of equal-size ones.
     def model_batch(self, x: np.ndarray) -> np.ndarray:
         """Float image(s) -> the exact ``[N, H', W', C]`` tensor the model receives
-        (border-padded for 'valid' models)."""
+        (border-padded for 'valid' models; bottom/right reflect-padded up to a multiple of
+        ``size_multiple`` for models that fold their input, as spandrel pads them)."""
         x = x[None] if x.ndim == 3 else x
         b = self.border
         if b:
             x = np.pad(x, ((0, 0), (b, b), (b, b), (0, 0)), mode=self.info.pad_mode or "symmetric")
+        m = self.multiple
+        ph, pw = -x.shape[1] % m, -x.shape[2] % m
+        if ph or pw:
+            x = np.pad(x, ((0, 0), (0, ph), (0, pw), (0, 0)), mode="reflect")
         return np.ascontiguousarray(x, np.float32)
 
     def run_model(self, x: np.ndarray) -> np.ndarray:
-        """Model on float image(s) in [0, 1] (padded for 'valid' models)."""
-        out = self._run(self.model_batch(x))
+        """Model on float image(s) in [0, 1] (padded for 'valid' models and to ``size_multiple``;
+        the output is cropped back to the input's size times the model's factor)."""
+        batch = self.model_batch(x)
+        out = self._run(batch)
+        if self.multiple > 1:  # LR models that fold their input: crop the padding's output away
+            r = out.shape[1] // batch.shape[1]
+            out = out[:, : x.shape[-3] * r, : x.shape[-2] * r]
         return out[0] if x.ndim == 3 else out
 
     def pre_upscale(self, lr: np.ndarray) -> np.ndarray:
@@ -118,22 +139,35 @@ class StagedUpscaler:
                 ys, xs = np.nonzero(diff > 0)
                 if ys.size:
                     radius_hr = max(radius_hr, np.abs(ys + 0.5 - centre).max(), np.abs(xs + 0.5 - centre).max())
-            # +1 safety; at least the polyphase chroma/alpha interpolation's reach (2 px) + 1
-            self._context = max(int(np.ceil(radius_hr / self.scale)) + 1, 3)
+            # +1 safety; at least the polyphase chroma/alpha interpolation's reach (2 px) + 1;
+            # a multiple of size_multiple, so that tiles keep the image's folding grid
+            c = max(int(np.ceil(radius_hr / self.scale)) + 1, 3)
+            self._context = -(-c // self.multiple) * self.multiple
         return self._context
 
     def bytes_per_lr_pixel(self) -> float:
-        """Rough peak activation bytes per LR pixel (float32, widest layer, in + out + workspace)."""
-        widths = [int(shape[-1]) for shape in getattr(self, "weight_shapes", [])] or [64]
+        """Rough peak activation bytes per LR pixel (float32, largest layer output, in + out +
+        workspace): read off the layers' output shapes, so a model with wide high-resolution
+        layers (RRDBNet x4: 64 channels at 16x the LR pixels) gets proportionally smaller tiles."""
+        if getattr(self, "_elements", None) is None:
+            from keras_sr.models.cost import activation_elements_per_pixel
+
+            try:
+                self._elements = activation_elements_per_pixel(self.model, 64 * self.multiple)
+            except Exception:  # noqa: BLE001 - a graph the probe cannot read: widest kernel
+                self._elements = float(max([int(s[-1]) for s in getattr(self, "weight_shapes", [])] or [64]))
         pixels = self.scale**2 if self.info.input_mode == "pre-upsampled" else 1.0
-        return 4.0 * max(widths) * 3 * pixels + 4.0 * 8 * self.scale**2
+        return 4.0 * self._elements * 3 * pixels + 4.0 * 8 * self.scale**2
 
     def tile_size(self) -> int:
+        """LR tile side: ``tile`` or from the memory budget, rounded down to a multiple of
+        ``size_multiple`` (tiles then start on the folding grid: tiled == untiled)."""
+        m = self.multiple
         if self.tile:
-            return int(self.tile)
+            return max(m, int(self.tile) // m * m)
         budget = self.max_memory_mb / max(1, int(self.tile_batch))
         side = int(np.sqrt(budget * 2**20 / self.bytes_per_lr_pixel()))
-        return max(16, side - 2 * self.context())
+        return max(16, side - 2 * self.context()) // m * m
 
     def sr_channels(self, lr: np.ndarray) -> np.ndarray:
         """Model-space channels ``[(N,) h, w, C]`` in [0, 1] -> SR ``[(N,) s*h, s*w, C]`` (not clipped)."""

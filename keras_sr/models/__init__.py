@@ -13,6 +13,7 @@ from typing import Callable
 from keras_sr.errors import UsageError
 from keras_sr.models.info import ModelInfo, read_info, save_with_info
 from keras_sr.models.lrspace import abpn, espcn, fsrcnn, fsrcnn_s
+from keras_sr.models.realesr import rrdbnet, srvgg, unet_discriminator
 from keras_sr.models.srcnn import srcnn, srcnn_915, srcnn_955, srcnn_deep
 from keras_sr.models.srresnet import discriminator, srresnet
 
@@ -42,6 +43,12 @@ ARCHITECTURES: dict[str, ArchSpec] = {
     "abpn": ArchSpec(abpn, "lr", True, "anchor-based plain net 5x28 ReLU + anchor, int8-friendly (mobile)"),
     "srresnet": ArchSpec(srresnet, "lr", True, "SRResNet 16x64 residual blocks, RGB, sub-pixel stages"),
     "srgan": ArchSpec(srresnet, "lr", True, "SRGAN: SRResNet generator + discriminator, VGG + adversarial loss"),
+    "srvgg": ArchSpec(srvgg, "lr", True, "Real-ESRGAN SRVGGNetCompact: 64 x 16 3x3 conv + per-channel PReLU, "
+                                         "sub-pixel + nearest-upscaled input (int8-friendly)"),
+    "realesrgan": ArchSpec(srvgg, "lr", True, "Real-ESRGAN stage 2: srvgg generator + U-Net discriminator (SN), "
+                                              "L1 + perceptual + 0.1 GAN"),
+    "rrdbnet": ArchSpec(rrdbnet, "lr", True, "ESRGAN RRDBNet: 64 feat, 23 RRDB blocks, growth 32 "
+                                             "(x2: pixel-unshuffled input)"),
 }
 
 
@@ -72,6 +79,6 @@ def border(model, probe: int = 64) -> int:
 
 
 __all__ = ["ARCHITECTURES", "ArchSpec", "ModelInfo", "abpn", "border", "build_model", "discriminator", "espcn",
-           "fsrcnn", "srresnet",
+           "fsrcnn", "rrdbnet", "srresnet", "srvgg", "unet_discriminator",
            "fsrcnn_s", "get_architecture", "read_info", "save_with_info", "srcnn", "srcnn_915",
            "srcnn_955", "srcnn_deep"]

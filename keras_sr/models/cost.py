@@ -43,3 +43,16 @@ def probe_pixels(shape, probe, model) -> int:
     if h is None or w is None:
         return probe * probe  # LR-space layer inputs are probe-sized in the models here
     return int(h * w)
+
+
+def activation_elements_per_pixel(model, probe: int = 64) -> float:
+    """Largest layer output, in elements per *input* pixel, from the layers' output shapes on a
+    ``probe`` x ``probe`` input (symbolic shape inference: nothing is computed). RRDBNet x4 gives
+    1024 (64 channels at 16x the LR pixels), SRVGG x4 64, FSRCNN 56: what sizes tiles for memory."""
+    from keras_sr._backend import keras
+
+    k = keras()
+    probes = k.Model(model.inputs, [layer.output for layer in model.layers[1:]])
+    shapes = probes.compute_output_shape((1, probe, probe, model.input_shape[-1]))
+    shapes = shapes if isinstance(shapes, (list, tuple)) and isinstance(shapes[0], (list, tuple)) else [shapes]
+    return float(max(np.prod([d for d in s[1:]]) for s in shapes) / (probe * probe))

@@ -25,8 +25,10 @@ class ModelInfo:
     with the degradation's interpolation) or ``"lr"`` (the model upscales by ``scale``).
     ``color_space``: ``"y-bt601"``, ``"y-opencv"`` or ``"rgb"`` (see ``keras_sr.data.color``).
     ``value_range``: of inputs and outputs. ``pad_mode``: how the inference code extends the
-    image border for 'valid' models (NumPy ``np.pad`` mode). ``record``: training record (config, versions,
-    data hashes, metrics) when known.
+    image border for 'valid' models (NumPy ``np.pad`` mode). ``size_multiple``: input height and
+    width must be multiples of it (an imported x2/x1 RRDBNet folds its input by 2/4); the
+    inference code pads the bottom/right border (reflect) up to a multiple and crops the output.
+    ``record``: training record (config, versions, data hashes, metrics) when known.
     """
 
     architecture: str
@@ -36,6 +38,7 @@ class ModelInfo:
     input_mode: str = "pre-upsampled"
     value_range: tuple = (0.0, 1.0)
     pad_mode: str = "symmetric"
+    size_multiple: int = 1
     source: str = ""
     record: dict = field(default_factory=dict)
 

@@ -16,9 +16,11 @@ LEGACY_SRCNN_KERAS = dict(degradation="bilinear-legacy", color_space="y-opencv",
 def load_model(model, photo: bool = False):
     """Return a ``keras.Model`` (inference-ready, not compiled) with ``model.sr_info`` set.
 
-    ``model`` is a zoo name, a ``.keras`` file, a training run folder (holding
-    ``model.keras``), a Keras-1/2 ``.h5`` weight file of the SRCNN-keras layer stack, or an
-    already built ``keras.Model`` (returned as is, with default info when it has none).
+    ``model`` is a zoo name, a ``.keras`` file, a training run folder (holding ``model.keras``),
+    a Keras-1/2 ``.h5`` weight file of the SRCNN-keras layer stack, a community checkpoint
+    (PyTorch ``.pth``/``.pt``, ``.safetensors``, ncnn ``.param`` + ``.bin``; imported on the fly by
+    :mod:`keras_sr.importers`, without executing anything in the file), or an already built
+    ``keras.Model`` (returned as is, with default info when it has none).
 
     ``photo=True``: the network wrapped end to end (:func:`keras_sr.export.graphs.photo_model`,
     the graph of the exported ``photo`` signature): a plain functional ``keras.Model`` taking
@@ -68,7 +70,12 @@ def _load(model):
         return _load_h5(path)
     if suffix == ".keras":
         return _load_keras(path)
-    raise ModelLoadError(f"unsupported model file type {suffix!r} (expected .keras or .h5): {path}")
+    if suffix in (".pth", ".pt", ".safetensors", ".param"):
+        from keras_sr.importers import load_any
+
+        return load_any(path)
+    raise ModelLoadError(f"unsupported model file type {suffix!r} (expected .keras, .h5, .pth, .pt, "
+                         f".safetensors or .param): {path}")
 
 
 def _load_keras(path: Path):
@@ -92,7 +99,7 @@ def _photo_info(model) -> ModelInfo:
 
     pre = next(layer for layer in model.layers if isinstance(layer, PhotoPreprocess))
     return ModelInfo(architecture=model.name, scale=pre.scale, color_space=pre.color_space,
-                     input_mode=pre.input_mode, pad_mode=pre.pad_mode,
+                     input_mode=pre.input_mode, pad_mode=pre.pad_mode, size_multiple=pre.size_multiple,
                      degradation="bilinear-legacy" if pre.kernel == "bilinear" else "bicubic",
                      record={"note": "photo model (uint8 RGB in and out) saved without a keras_sr record"})
 

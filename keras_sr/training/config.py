@@ -14,7 +14,16 @@ ARCH_DEFAULTS = {
     # SRResNet/SRGAN (Ledig et al.): RGB, Adam 1e-4, batch 16, 96 px HR crops at x4.
     "srresnet": dict(lr=1e-4, batch_size=16, patch_size=None, color_space="rgb"),
     "srgan": dict(lr=1e-4, batch_size=16, patch_size=None, color_space="rgb", content="vgg"),
+    # Real-ESRGAN (Wang et al. 2021): RGB; stage 1 (Real-ESRNet) is a plain L1 run of the
+    # generator (srvgg / rrdbnet, Adam 2e-4), stage 2 (realesrgan) L1 + perceptual + 0.1 GAN with
+    # the U-Net discriminator, Adam 1e-4, EMA 0.999, unsharp-masked targets.
+    "srvgg": dict(lr=2e-4, batch_size=16, patch_size=None, color_space="rgb", loss="l1"),
+    "rrdbnet": dict(lr=2e-4, batch_size=16, patch_size=None, color_space="rgb", loss="l1"),
+    "realesrgan": dict(lr=1e-4, batch_size=16, patch_size=None, color_space="rgb", content="pixel",
+                       loss="l1", adv_weight=0.1, perceptual_weight=1.0, ema=0.999, usm_targets=True),
 }
+# GAN families trained by keras_sr.training.gan.SRGAN, and their discriminators.
+GAN_DISCRIMINATORS = {"srgan": "vgg", "realesrgan": "unet"}
 LR_PATCH = 24
 
 RECIPES = {
@@ -64,7 +73,9 @@ class TrainConfig:
     mixed_precision: bool = False  # mixed_float16 (GPUs)
     track: list = field(default_factory=lambda: ["tensorboard"])  # tensorboard, mlflow, none
     augment_on: str = "pipeline"  # or "device" (GAN: flips/rot90/degradation inside the step)
-    ema: float = 0.0  # srgan: momentum of the generator-weight EMA that is saved (0 = off)
+    ema: float = 0.0  # GANs: momentum of the generator-weight EMA that is saved (0 = off)
+    perceptual_weight: float = 0.0  # GANs: weight of the multi-layer VGG16 L1 perceptual term
+    usm_targets: bool = False  # GANs: pixel/perceptual terms against unsharp-masked HR
     val_fraction: float = 0.1
     seed: int = 0
     init: str | None = None
@@ -108,8 +119,14 @@ class TrainConfig:
             raise UsageError(f"--lpips-net must be vgg or alex, got {cfg.lpips_net!r}")
         if cfg.augment_on not in ("pipeline", "device"):
             raise UsageError(f"--augment-on must be pipeline or device, got {cfg.augment_on!r}")
-        if cfg.augment_on == "device" and cfg.arch != "srgan":
-            raise UsageError("--augment-on device is implemented for srgan only")
-        if cfg.ema and (cfg.arch != "srgan" or not 0 < cfg.ema < 1):
-            raise UsageError(f"--ema is a momentum in (0, 1) for srgan, got {cfg.ema} for {cfg.arch}")
+        if cfg.augment_on == "device" and cfg.arch not in GAN_DISCRIMINATORS:
+            raise UsageError(f"--augment-on device is implemented for {'/'.join(GAN_DISCRIMINATORS)} only")
+        if cfg.ema and (cfg.arch not in GAN_DISCRIMINATORS or not 0 < cfg.ema < 1):
+            raise UsageError(f"--ema is a momentum in (0, 1) for {'/'.join(GAN_DISCRIMINATORS)}, "
+                             f"got {cfg.ema} for {cfg.arch}")
+        if cfg.perceptual_weight < 0 or (cfg.perceptual_weight and cfg.arch not in GAN_DISCRIMINATORS):
+            raise UsageError(f"--perceptual-weight is a weight >= 0 for {'/'.join(GAN_DISCRIMINATORS)}, "
+                             f"got {cfg.perceptual_weight} for {cfg.arch}")
+        if cfg.usm_targets and cfg.arch not in GAN_DISCRIMINATORS:
+            raise UsageError(f"--usm-targets is for {'/'.join(GAN_DISCRIMINATORS)}, not {cfg.arch}")
         return cfg

@@ -12,13 +12,22 @@ it into the generator: validation during training uses the raw weights). ``lpips
 generator's loss. The discriminator runs in training mode in both updates (BN on batch
 statistics, as in the paper's implementation): scoring the generator against its inference-mode
 statistics gave a near-blind adversarial signal. Data: ``(lr, hr)`` float batches, or with
-``device_augment=True`` uint8 HR crops that are flipped/rotated, degraded (bicubic) and scaled
-inside the compiled step.
+``device_augment=True`` uint8 HR crops that are flipped/rotated, degraded (``degrade(hr, seed)``,
+bicubic by default; any stateless batch degradation, e.g. ``realworld``) and scaled inside the
+compiled step, with seeds from a checkpointed ``keras.random.SeedGenerator``.
+
+The same step trains Real-ESRGAN (stage 2): a per-pixel discriminator (U-Net: the BCE is the
+mean over pixels), ``perceptual_loss`` (:class:`~keras_sr.training.losses.PerceptualLoss`) with
+``perceptual_weight``, ``adversarial_weight`` 0.1, ``ema`` 0.999 and ``usm_targets``: the pixel,
+perceptual and LPIPS terms compare against unsharp-masked HR
+(:func:`keras_sr.data.sharpen.usm_sharp`), the discriminator sees the plain HR (Real-ESRGAN's
+``l1_gt_usm``/``percep_gt_usm`` true, ``gan_gt_usm`` false).
 """
 
 from __future__ import annotations
 
 from keras_sr._backend import keras, tf
+from keras_sr.data.sharpen import usm_sharp
 
 _k = keras()
 
@@ -29,7 +38,9 @@ class SRGAN(_k.Model):
 
     def __init__(self, generator, discriminator, content_loss=None, adversarial_weight: float = 1e-3,
                  pixel_weight: float = 0.0, scale: int = 4, device_augment: bool = False, ema: float = 0.0,
-                 lpips=None, lpips_loss=None, lpips_weight: float = 0.0, **kwargs):
+                 lpips=None, lpips_loss=None, lpips_weight: float = 0.0, perceptual_loss=None,
+                 perceptual_weight: float = 0.0, usm_targets: bool = False, degrade=None, seed: int = 0,
+                 **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
@@ -44,9 +55,17 @@ class SRGAN(_k.Model):
             raise ValueError("lpips_weight > 0 needs an lpips_loss (e.g. LPIPSLoss('vgg'))")
         self.lpips_loss = lpips_loss if lpips_weight else None
         self.lpips_weight = float(lpips_weight)
+        if perceptual_weight and perceptual_loss is None:
+            raise ValueError("perceptual_weight > 0 needs a perceptual_loss (e.g. PerceptualLoss())")
+        self.perceptual_loss = perceptual_loss if perceptual_weight else None
+        self.perceptual_weight = float(perceptual_weight)
+        self.usm_targets = bool(usm_targets)
+        self.degrade = degrade or _bicubic
+        self.seeds = _k.random.SeedGenerator(seed)  # device degradation seeds (checkpointed state)
         self.ema_weights = []
         names = ("g_loss", "d_loss", "content_loss", "adversarial_loss", "d_real", "d_fake", "psnr", "ssim",
                  *(("lpips_loss",) if self.lpips_loss is not None else ()),
+                 *(("perceptual_loss",) if self.perceptual_loss is not None else ()),
                  *(("lpips",) if lpips is not None else ()))
         self.trackers = {n: _k.metrics.Mean(name=n) for n in names}
 
@@ -91,14 +110,13 @@ class SRGAN(_k.Model):
         hr = t.cast(data, t.float32) / 255.0
         hr = t.image.rot90(hr, k=t.random.uniform([], 0, 4, dtype=t.int32))
         hr = t.image.random_flip_left_right(hr)
-        size = t.shape(hr)[1:3] // self.scale
-        lr = t.image.resize(hr, size, method="bicubic", antialias=True)
-        lr = t.clip_by_value(t.round(lr * 255.0), 0.0, 255.0) / 255.0
-        return lr, hr
+        seed = t.cast(self.seeds.next(), t.int32)
+        return self.degrade(hr, self.scale, seed), hr
 
     def train_step(self, data):
         t = tf()
         lr, hr = self._pairs(data)
+        target = usm_sharp(hr) if self.usm_targets else hr
         # Keras 3 loss objects already scale by 1/replicas under tf.distribute (per-replica mean
         # / replicas; the all-reduce sums the gradients to those of the global mean), so the
         # losses are differentiated as they are and multiplied back by `replicas` for logging.
@@ -114,14 +132,17 @@ class SRGAN(_k.Model):
         with t.GradientTape() as tape:
             sr = self.generator(lr, training=True)
             fake = self.discriminator(sr, training=True)
-            content = self.content_loss(hr, sr)
+            content = self.content_loss(target, sr)
             adversarial = self.bce(t.ones_like(fake), fake)
             g_loss = content + self.adversarial_weight * adversarial
             if self.pixel_weight:
-                g_loss += self.pixel_weight * self.mse(hr, sr)
+                g_loss += self.pixel_weight * self.mse(target, sr)
             if self.lpips_loss is not None:
-                perceptual = self.lpips_loss(hr, sr)
-                g_loss += self.lpips_weight * perceptual
+                lpips_term = self.lpips_loss(target, sr)
+                g_loss += self.lpips_weight * lpips_term
+            if self.perceptual_loss is not None:
+                percep_term = self.perceptual_loss(target, sr)
+                g_loss += self.perceptual_weight * percep_term
         grads = tape.gradient(g_loss, self.generator.trainable_variables)
         self.optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
         for e, v in zip(self.ema_weights, self.generator.trainable_variables):
@@ -131,7 +152,9 @@ class SRGAN(_k.Model):
                   "adversarial_loss": adversarial * r,
                   "d_real": t.reduce_mean(t.sigmoid(real)), "d_fake": t.reduce_mean(t.sigmoid(fake))}
         if self.lpips_loss is not None:
-            values["lpips_loss"] = perceptual * r
+            values["lpips_loss"] = lpips_term * r
+        if self.perceptual_loss is not None:
+            values["perceptual_loss"] = percep_term * r
         for name, v in values.items():
             self.trackers[name].update_state(v, sample_weight=batch)
         return {n: self.trackers[n].result() for n in values}
@@ -151,4 +174,12 @@ class SRGAN(_k.Model):
     def get_config(self):
         return {**super().get_config(), "adversarial_weight": self.adversarial_weight,
                 "pixel_weight": self.pixel_weight, "lpips_weight": self.lpips_weight, "scale": self.scale,
-                "ema": self.ema}
+                "ema": self.ema, "perceptual_weight": self.perceptual_weight, "usm_targets": self.usm_targets}
+
+
+def _bicubic(hr, scale: int, seed=None):
+    """The paper degradation on a float batch: MATLAB-style bicubic down by ``scale``, 8-bit."""
+    t = tf()
+    size = t.shape(hr)[1:3] // scale
+    lr = t.image.resize(hr, size, method="bicubic", antialias=True)
+    return t.clip_by_value(t.round(lr * 255.0), 0.0, 255.0) / 255.0

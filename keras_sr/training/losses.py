@@ -66,6 +66,41 @@ class LPIPSLoss(_k.losses.Loss):
         return {**super().get_config(), "net": self.net, "weights": self.weights}
 
 
+# Real-ESRGAN's perceptual loss (options/train_realesrgan_x4plus.yml): VGG19 conv1_2, conv2_2,
+# conv3_4, conv4_4, conv5_4 (pre-ReLU) weighted 0.1, 0.1, 1, 1, 1, L1. keras_sr has VGG16 weights
+# locally (LPIPS's torchvision copy), so the same weights go on VGG16's last conv of each stage.
+REALESRGAN_VGG16_LAYERS = {"conv1_2": 0.1, "conv2_2": 0.1, "conv3_3": 1.0, "conv4_3": 1.0, "conv5_3": 1.0}
+
+
+@_k.saving.register_keras_serializable(package="keras_sr")
+class PerceptualLoss(_k.losses.Loss):
+    """Weighted L1 between VGG16 feature maps (pre-ReLU) of HR and SR: Real-ESRGAN's perceptual
+    loss with VGG16 in place of VGG19 (the deviation: VGG19 weights are not available locally;
+    ``conv3_3``/``conv4_3``/``conv5_3`` stand in for ``conv3_4``/``conv4_4``/``conv5_4``).
+    ``layers``: ``{layer: weight}``; each term is the mean absolute difference of that layer's
+    features (BasicSR ``PerceptualLoss`` with ``criterion: l1``). Inputs clipped to [0, 1]."""
+
+    def __init__(self, weights: str | None = None, layers: dict | None = None, name: str = "perceptual",
+                 **kwargs):
+        super().__init__(name=name, **kwargs)
+        from keras_sr.evaluation.lpips import vgg16_taps
+
+        self.weights = weights
+        self.layers = dict(layers or REALESRGAN_VGG16_LAYERS)
+        self.features = vgg16_taps(tuple(self.layers), str(weights) if weights else None, True)
+
+    def call(self, y_true, y_pred):
+        ops = _k.ops
+        a = self.features(ops.clip(y_true, 0.0, 1.0))
+        b = self.features(ops.clip(y_pred, 0.0, 1.0))
+        a, b = (a, b) if isinstance(a, (list, tuple)) else ([a], [b])
+        terms = [w * ops.mean(ops.abs(fa - fb), axis=[1, 2, 3]) for w, fa, fb in zip(self.layers.values(), a, b)]
+        return sum(terms[1:], terms[0])
+
+    def get_config(self):
+        return {**super().get_config(), "weights": self.weights, "layers": self.layers}
+
+
 def pixel_loss(kind: str = "mse"):
     """``mse`` or ``l1`` as a Keras loss object."""
     from keras_sr.errors import UsageError

@@ -35,7 +35,7 @@ from keras_sr.inference import SUPPORTED_SCALES, check_compatibility
 from keras_sr.models import ModelInfo, border, build_model, get_architecture, save_with_info
 from keras_sr.training.callbacks import curve_plot_callback, plot_curves, read_log
 from keras_sr.training import distributed, provenance
-from keras_sr.training.config import TrainConfig
+from keras_sr.training.config import GAN_DISCRIMINATORS, TrainConfig
 from keras_sr.training.losses import pixel_loss
 
 
@@ -70,6 +70,12 @@ def _check_config(cfg: TrainConfig) -> None:
             raise UsageError(f"{name.replace('_', '-')} must be >= 1, got {getattr(cfg, name)}")
     if cfg.lr <= 0:
         raise UsageError(f"learning rate must be > 0, got {cfg.lr}")
+    import inspect
+
+    takes = inspect.signature(spec.builder).parameters
+    for name in cfg.arch_kwargs:
+        if name not in takes:
+            raise UsageError(f"{cfg.arch} takes no --{name}")
     if spec.input_mode == "lr" and cfg.patch_mode == "sliding":
         raise UsageError("sliding-window patches are only for pre-upsampling models (SRCNN)")
     if cfg.lr_data:
@@ -134,7 +140,8 @@ def _initial_model(cfg: TrainConfig, channels: int):
     from keras_sr.models.loading import load_model
 
     init = load_model(cfg.init)
-    if cfg.arch in ("srgan", "srresnet") and init.sr_info.scale and init.sr_info.scale != cfg.factor:
+    if (cfg.arch in ("srresnet", *GAN_DISCRIMINATORS) and init.sr_info.scale
+            and init.sr_info.scale != cfg.factor):
         raise UsageError(f"--init model is x{init.sr_info.scale}; {cfg.arch} x{cfg.factor} needs a "
                          f"x{cfg.factor} model")
     check_compatibility(init.sr_info, scale=cfg.factor, degradation=cfg.degradation)
@@ -269,24 +276,30 @@ def _steps(optimizer) -> int:
 
 
 def _gan(cfg: TrainConfig, generator, channels: int, lr):
-    """SRGAN around ``generator`` with a fresh discriminator, compiled, built (both optimizers)."""
-    from keras_sr.models import discriminator
+    """SRGAN/Real-ESRGAN around ``generator`` with a fresh discriminator (``GAN_DISCRIMINATORS``),
+    compiled, built (both optimizers)."""
+    from keras_sr.models import discriminator, unet_discriminator
     from keras_sr.training.gan import SRGAN
-    from keras_sr.training.losses import LPIPSLoss, VGGContentLoss
+    from keras_sr.training.losses import LPIPSLoss, PerceptualLoss, VGGContentLoss
 
     k = keras()
     if not cfg.init:
-        print("Warning: training srgan from scratch; the paper starts from a trained SRResNet "
-              "(--init <srresnet run>)", file=sys.stderr)
+        first = "SRResNet" if cfg.arch == "srgan" else "Real-ESRNet (an L1 srvgg run)"
+        print(f"Warning: training {cfg.arch} from scratch; the paper starts from a trained {first} "
+              "(--init <run>)", file=sys.stderr)
     content = (VGGContentLoss(cfg.vgg_layer, cfg.vgg_weights, cfg.vgg19_weights) if cfg.content == "vgg"
                else pixel_loss(cfg.loss))
     perceptual = None
     if cfg.lpips_weight:
         perceptual = LPIPSLoss(cfg.lpips_net, cfg.vgg_weights if cfg.lpips_net == "vgg" else _alex_weights(cfg))
-    gan = SRGAN(generator, discriminator(channels, filters=cfg.d_filters), content, cfg.adv_weight,
+    critic = (unet_discriminator(channels, filters=cfg.d_filters) if GAN_DISCRIMINATORS[cfg.arch] == "unet"
+              else discriminator(channels, filters=cfg.d_filters))
+    vgg = PerceptualLoss(cfg.vgg_weights) if cfg.perceptual_weight else None
+    gan = SRGAN(generator, critic, content, cfg.adv_weight,
                 pixel_weight=cfg.pixel_weight, lpips_loss=perceptual, lpips_weight=cfg.lpips_weight,
+                perceptual_loss=vgg, perceptual_weight=cfg.perceptual_weight, usm_targets=cfg.usm_targets,
                 scale=cfg.factor, device_augment=cfg.augment_on == "device", ema=cfg.ema,
-                lpips=_validation_lpips(cfg))
+                lpips=_validation_lpips(cfg), seed=cfg.seed)
     gan.compile(g_optimizer=k.optimizers.Adam(learning_rate=lr, beta_1=0.9),
                 d_optimizer=k.optimizers.Adam(learning_rate=lr, beta_1=0.9))
     gan.build_all(max(4, cfg.patch_size // cfg.factor))
@@ -368,7 +381,7 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
     log_path, best_path = out / "log.csv", out / "best.keras"
     previous = read_log(log_path) if resuming else []
     callbacks = [] if custom_loop else [k.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=True)]
-    if cfg.arch == "srgan":
+    if cfg.arch in GAN_DISCRIMINATORS:
         with strategy.scope():
             fit_model = _gan(cfg, model, channels, lr)
         if cfg.augment_on == "device":
@@ -404,10 +417,10 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
                       steps_per_epoch=steps if cfg.patch_mode == "random" else None,
                       callbacks=callbacks, verbose=verbose)
     wall = time.time() - t0
-    if cfg.arch == "srgan" and cfg.ema:
+    if cfg.arch in GAN_DISCRIMINATORS and cfg.ema:
         fit_model.use_ema_weights()  # the saved and evaluated generator is the EMA
     rows = read_log(log_path)
-    loss_key = "g_loss" if cfg.arch == "srgan" else "loss"
+    loss_key = "g_loss" if cfg.arch in GAN_DISCRIMINATORS else "loss"
     if not rows or not np.isfinite(rows[-1].get(loss_key, np.nan)):
         raise KerasSRError("training diverged (non-finite loss); try a lower --lr")
     if best_path.exists():
@@ -428,8 +441,9 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
         "best_val_psnr_patches": max(r.get("val_psnr", -1) for r in rows),
     }
     # optimizer steps over the whole run, resumed parts included (restored from the backup)
-    record["optimizer_iterations"] = {"generator" if cfg.arch == "srgan" else "model": _steps(fit_model.optimizer)}
-    if cfg.arch == "srgan":
+    gan = cfg.arch in GAN_DISCRIMINATORS
+    record["optimizer_iterations"] = {"generator" if gan else "model": _steps(fit_model.optimizer)}
+    if gan:
         record["discriminator_params"] = int(fit_model.discriminator.count_params())
         record["optimizer_iterations"]["discriminator"] = _steps(fit_model.d_optimizer)
     info = ModelInfo(architecture=cfg.arch, scale=cfg.factor, degradation=cfg.degradation,
@@ -447,7 +461,7 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
     else:  # shards / paired LR files: the last epoch's validation metrics (held-out patches)
         record["validation"] = {"mean": {"val_psnr_patches": rows[-1].get("val_psnr")}, "rows": []}
     save_with_info(model, out / "model.keras", info)
-    if cfg.arch == "srgan":  # the generator alone, for upscale/export
+    if gan:  # the generator alone, for upscale/export
         save_with_info(model, out / "generator.keras", info)
     _write_json(out / "record.json", record)
     plot_curves(log_path, out / "curves.png", title)
