@@ -98,8 +98,8 @@ def test_keras_round_trip(arch, inputs, tmp_path):
         info.scale, info.color_space, info.input_mode)
     expected = model.predict(rgb, verbose=0)
     assert expected.shape == (2, 23 * info.scale, 29 * info.scale, 3)
-    np.testing.assert_array_equal(np.asarray(again(rgb)), expected)
-    np.testing.assert_array_equal(np.asarray(ours(rgb)), expected)
+    np.testing.assert_array_equal(again.predict(rgb, verbose=0), expected)  # same call path: bit-equal
+    np.testing.assert_array_equal(ours.predict(rgb, verbose=0), expected)
 
 
 def test_edge_padded_valid_model(inputs, tmp_path):
@@ -119,3 +119,26 @@ def test_photo_needs_one_or_three_channels(channels, tmp_path):
         keras_sr.load_model(path, photo=True)
     assert "1 (Y) or 3 (RGB) input channels" in str(err.value) and "\n" not in str(err.value)
     assert keras_sr.load_model(path).input_shape[-1] == channels  # without photo=True: loads
+
+
+def test_folding_model_pads_to_its_size_multiple_and_crops(inputs, tmp_path):
+    """A network that needs even sizes (space_to_depth first, as imported x2 RRDBNets): odd
+    photos are reflect-padded bottom/right and the output cropped back, as keras_sr.upscale does."""
+    import keras
+
+    from keras_sr.models.layers import DepthToSpace, SpaceToDepth
+
+    x = inp = keras.Input((None, None, 3))
+    x = SpaceToDepth(2)(x)
+    x = keras.layers.Conv2D(3 * 16, 3, padding="same", kernel_initializer=keras.initializers.RandomNormal(0, 0.1, seed=1))(x)
+    net = keras.Model(inp, DepthToSpace(4)(x))
+    info = ModelInfo("folding", 2, color_space="rgb", input_mode="lr", size_multiple=2)
+    path = save_with_info(net, tmp_path / "fold.keras", info)
+    rgb, _ = inputs  # 23 x 29: both odd
+    model = keras_sr.load_model(path, photo=True)
+    out = model.predict(rgb, verbose=0)
+    assert out.shape == (2, 46, 58, 3)
+    for i in range(2):
+        assert_close_uint8(out[i], keras_sr.upscale(rgb[i], path))
+    model.save(tmp_path / "photo.keras")
+    np.testing.assert_array_equal(keras_sr.load_model(tmp_path / "photo.keras").predict(rgb, verbose=0), out)
