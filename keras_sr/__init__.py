@@ -2,18 +2,20 @@
 
 Public API (imports TensorFlow lazily, on first use):
 
-- :func:`load_model` -- a ``.keras`` file, run folder or SRCNN-keras ``.h5`` -> ``keras.Model``
+- :func:`load_model` -- a zoo name, ``.keras`` file, run folder or SRCNN-keras ``.h5`` -> ``keras.Model``
+  (``photo=True``: uint8 RGB photos in and out)
 - :func:`upscale` -- upscale an image array with a model
 """
 
 __version__ = "0.1.0"
 
 
-def load_model(model):
-    """Load a model; see :func:`keras_sr.models.loading.load_model`."""
+def load_model(model, photo=False):
+    """Load a model; ``photo=True``: uint8 RGB ``[N, H, W, 3]`` in, uint8 RGB out, everything
+    else inside (``model.predict(batch)`` on photos). See :func:`keras_sr.models.loading.load_model`."""
     from keras_sr.models.loading import load_model as _load
 
-    return _load(model)
+    return _load(model, photo=photo)
 
 
 def upscale(image, model, factor=None):

@@ -90,7 +90,7 @@ def ship(model_file, name: str, measured: dict, dest=None, overwrite: bool = Fal
     protocol, with ``"command"`` entries saying how they were measured.
     """
     from keras_sr._backend import keras
-    from keras_sr.data.io import sha256_file
+    from keras_sr.data.io import atomic_write_text, replace_atomically, sha256_file
     from keras_sr.errors import KerasSRError
     from keras_sr.models.info import read_info, save_with_info
 
@@ -105,6 +105,11 @@ def ship(model_file, name: str, measured: dict, dest=None, overwrite: bool = Fal
     if (target.exists() or card_path.exists()) and not overwrite:
         raise KerasSRError(f"{name} is already shipped (use overwrite)")
     tmp = dest / f".{name}.shipping.keras"
+    from dataclasses import replace
+
+    from keras_sr.training.provenance import portable_record
+
+    info = replace(info, record=portable_record(info.record or {}))  # no machine paths in zoo files
     save_with_info(keras().saving.load_model(src, compile=False), tmp, info)  # no optimizer state
     limit = max_bytes(info.architecture)
     if tmp.stat().st_size > limit:
@@ -112,7 +117,7 @@ def ship(model_file, name: str, measured: dict, dest=None, overwrite: bool = Fal
         tmp.unlink()
         raise KerasSRError(f"{src} is {size} bytes without its optimizer state; {info.architecture} zoo "
                            f"models must be <= {limit >> 20} MB")
-    tmp.replace(target)
+    replace_atomically(tmp, target)
     record = dict(info.record or {})
     from keras_sr.models import build_model
 
@@ -133,5 +138,5 @@ def ship(model_file, name: str, measured: dict, dest=None, overwrite: bool = Fal
     }
     if (info.architecture, info.scale) in PUBLISHED_LPIPS:
         card["published_lpips"] = dict(zip(("Set5", "Set14"), PUBLISHED_LPIPS[(info.architecture, info.scale)]))
-    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    atomic_write_text(card_path, json.dumps(card, indent=2) + "\n")
     return card

@@ -108,7 +108,7 @@ def test_paired_lr_hr_training_and_its_bad_inputs(paired_data, tmp_path):
     assert r.exit_code == 0, r.output
     record = json.loads((out / "record.json").read_text())
     assert record["data"]["source"] == "paired LR/HR files"
-    assert [f["name"] for f in record["data"]["lr_files"]] == [f"{f['name'][:4]}x2.png" for f in record["data"]["files"]]
+    assert [f["path"] for f in record["data"]["lr_files"]] == [f"{f['path'][:4]}x2.png" for f in record["data"]["files"]]
     assert json.loads((out / "config.json").read_text())["lr_data"] == [str(paired_data / "lr")]
     r = run("--factor", "3", "--data", paired_data / "hr", "--lr-data", paired_data / "lr", "--out", tmp_path / "b")
     assert r.exit_code == 1 and "not x3" in r.stderr and len(r.stderr.strip().splitlines()) == 1

@@ -4,6 +4,10 @@
     python tools/train_zoo.py fsrcnn-x2 [--runs ../runs] [--data-root ../shared/datasets] [--dry-run]
     python tools/train_zoo.py all
 
+Commands run from the repository root with paths relative to it (``../shared/datasets/T91``,
+``../runs/fsrcnn_x2``), so the command recorded in each run's record.json and model card runs
+as printed from the repository root of any checkout.
+
 Each row is one ``keras-sr train`` command (printed before it runs and stored in the run's
 record.json). Run folders live outside the repository (``--runs``); re-running a row resumes
 an interrupted run (BackupAndRestore). Training data: T91 + BSD200 (bicubic degradation,
@@ -14,10 +18,13 @@ another row's finished run (FSRCNN x3/x4 reuse the x2 layers, as in the FSRCNN p
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import subprocess
 import sys
 from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
 
 COMMON = ["--val-fraction", "0.05", "--seed", "0", "--schedule", "cosine"]
 ZOO = {
@@ -72,8 +79,8 @@ def command(name: str, runs: Path, data_root: Path, multiplier: float = 1.0) -> 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("names", nargs="+", help=f"rows ({', '.join(ZOO)}) or 'all'")
-    ap.add_argument("--runs", type=Path, default=Path(__file__).resolve().parents[2] / "runs")
-    ap.add_argument("--data-root", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "datasets")
+    ap.add_argument("--runs", type=Path, default=REPO.parent / "runs")
+    ap.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "datasets")
     ap.add_argument("--dry-run", action="store_true", help="print the commands only")
     ap.add_argument("--epochs-multiplier", type=float, default=1.0,
                     help="train longer (e.g. 4 on a bigger machine to close a shortfall)")
@@ -83,16 +90,19 @@ def main() -> int:
     if unknown:
         print(f"Error: unknown zoo row {unknown[0]!r}; known: {', '.join(ZOO)}", file=sys.stderr)
         return 2
-    args.runs.mkdir(parents=True, exist_ok=True)
+    if not args.dry_run:
+        args.runs.mkdir(parents=True, exist_ok=True)
+    # relative to the repository root, where the commands run
+    args.runs, args.data_root = (Path(os.path.relpath(p.resolve(), REPO)) for p in (args.runs, args.data_root))
     for name in names:
         cmd = command(name, args.runs, args.data_root, args.epochs_multiplier)
         print("$ " + " ".join(shlex.quote(c) for c in cmd), flush=True)
         if args.dry_run:
             continue
-        if (args.runs / name.replace("-", "_") / "model.keras").exists():
+        if (REPO / args.runs / name.replace("-", "_") / "model.keras").exists():
             print(f"{name}: finished run exists, skipping", flush=True)
             continue
-        rc = subprocess.call(cmd)
+        rc = subprocess.call(cmd, cwd=REPO)
         if rc:
             print(f"Error: {name} failed with exit code {rc}", file=sys.stderr)
             return rc

@@ -3,7 +3,9 @@
 Conventions: :func:`read_image` returns a NumPy array ``[H, W]`` (gray), ``[H, W, 3]`` (RGB)
 or ``[H, W, 4]`` (RGBA), dtype uint8 (uint16 for 16-bit files), EXIF orientation applied.
 :func:`write_image` writes atomically (temporary file in the same folder, then rename) and
-never replaces an existing file unless ``overwrite=True``.
+never replaces an existing file unless ``overwrite=True``. Every atomic write in keras_sr ends
+in :func:`replace_atomically`, which gives the new file the mode a plain ``open(path, "w")``
+gives (``0o666 & ~umask``; ``0o777 & ~umask`` for a folder), not ``mkstemp``'s 0600.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import hashlib
 import os
 import struct
 import tempfile
+import threading
 import warnings
 import zlib
 from pathlib import Path
@@ -117,7 +120,7 @@ def write_image(path, image: np.ndarray, overwrite: bool = False, quality: int =
             if exif and fmt in ("JPEG", "PNG", "TIFF", "WEBP"):
                 kwargs["exif"] = exif
             pil.save(tmp, format=fmt, **kwargs)
-        os.replace(tmp, path)
+        replace_atomically(tmp, path)
     except OSError as exc:
         raise KerasSRError(f"cannot write {path}: {exc.strerror or exc}") from None
     finally:
@@ -191,13 +194,43 @@ def orient(arr: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(ops[orientation](arr)) if orientation in ops else arr
 
 
+_UMASK_LOCK = threading.Lock()
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it (Linux ``/proc/self/status``); elsewhere
+    set and restored at once under a lock."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+def replace_atomically(tmp, path) -> Path:
+    """Give ``tmp`` (a file or folder written next to ``path``) the mode a plain ``open(path,
+    "w")`` (``os.mkdir`` for a folder) would, ``0o666 & ~umask`` (``0o777 & ~umask``), then
+    rename it to ``path`` (``os.replace``: readers see the old file or the new one, never half).
+    Temporary files from ``mkstemp``/``mkdtemp`` are 0600/0700, which would leave outputs
+    unreadable to anyone but their owner."""
+    base = 0o777 if os.path.isdir(tmp) else 0o666
+    os.chmod(tmp, base & ~current_umask())
+    os.replace(tmp, path)
+    return Path(path)
+
+
 def atomic_write_text(path, text: str) -> Path:
     """Write a text file via a temporary sibling and a rename: readers never see half a file."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.part")
     tmp.write_text(text)
-    os.replace(tmp, path)
-    return path
+    return replace_atomically(tmp, path)
 
 
 def list_images(sources, recursive: bool = True) -> list[Path]:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 
-from keras_sr.data.io import atomic_write_text
+from keras_sr.data.io import atomic_write_text, replace_atomically
 from keras_sr.errors import KerasSRError
 
 _FMT = {"psnr": "{:.2f}", "ssim": "{:.4f}", "mse": "{:.2f}", "lpips": "{:.4f}", "niqe": "{:.4f}"}
@@ -66,7 +65,7 @@ def write_report(result, folder, top: int = 4) -> dict:
         writer = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
         writer.writeheader()
         writer.writerows(rows)
-    os.replace(tmp, csv_path)
+    replace_atomically(tmp, csv_path)
     paths["csv"] = csv_path
     summary = {k: v for k, v in result.to_dict().items() if k != "rows"}
     atomic_write_text(folder / "summary.json", json.dumps(summary, indent=2) + "\n")
@@ -93,7 +92,7 @@ def _save(fig, path: Path) -> Path:
     tmp = path.with_name(f".{path.name}.part.png")
     fig.savefig(tmp, dpi=100)
     _plt().close(fig)
-    os.replace(tmp, path)
+    replace_atomically(tmp, path)
     return path
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 from dataclasses import asdict
@@ -16,7 +15,7 @@ from keras_sr import __version__
 from keras_sr._backend import keras, tf
 from keras_sr.data.color import y_of_uint8
 from keras_sr.data.degradations import get_degradation
-from keras_sr.data.io import list_images, read_image
+from keras_sr.data.io import list_images, read_image, replace_atomically
 from keras_sr.errors import KerasSRError, UsageError
 from keras_sr.evaluation import metrics
 from keras_sr.evaluation.protocol import modcrop
@@ -145,7 +144,7 @@ def export(cfg: ExportConfig, progress=None) -> dict:
                               parity_images, say)
         if out.exists():
             shutil.rmtree(out)
-        os.replace(work, out)
+        replace_atomically(work, out)  # mkdtemp made it 0700
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)

@@ -1,19 +1,22 @@
 """The functions exported as signatures: the raw model and the end-to-end photo graph.
 
-Photo signature contract: ``uint8 RGB [1, H, W, 3]`` in -> ``uint8 RGB [1, sH, sW, 3]`` out.
+Photo graph contract: ``uint8 RGB [N, H, W, 3]`` in -> ``uint8 RGB [N, sH, sW, 3]`` out.
 Inside (TFLite builtins only): RGB -> YCbCr of the model's flavour (Y models), polyphase
 pre-upscaling for pre-upsampling models (a fixed-weight conv + DEPTH_TO_SPACE, see
-:mod:`keras_sr.data.interp`), SYMMETRIC border padding for 'valid' models, bottom/right
-REFLECT padding to ``size_multiple`` for models that fold their input (output cropped back),
-the model, polyphase chroma upscaling, YCbCr -> RGB, clip, round, cast. The same stages as
+:mod:`keras_sr.data.interp`), border padding for 'valid' models, bottom/right REFLECT padding to
+``size_multiple`` for models that fold their input (output cropped back), the model, polyphase
+chroma upscaling, YCbCr -> RGB, clip, round, cast. The same stages as
 :class:`keras_sr.inference.Upscaler`, so the Keras path is the reference for parity.
+
+:func:`photo_model` builds it as a plain functional ``keras.Model`` (registered layers
+:class:`~keras_sr.models.layers.PhotoPreprocess` / ``PhotoPostprocess`` around the network:
+``model.predict`` on photo batches, saved and reloaded as ``.keras``); the exported ``photo``
+signature (:func:`photo_fn`) is that model.
 """
 
 from __future__ import annotations
 
-from keras_sr._backend import tf
-from keras_sr.data import interp
-from keras_sr.data.color import rgb_to_ycbcr, ycbcr_to_rgb
+from keras_sr.errors import ModelLoadError
 
 
 def raw_fn(model):
@@ -23,37 +26,57 @@ def raw_fn(model):
     return serve
 
 
-def photo_fn(model, info, scale: int, border: int):
-    t = tf()
-    kernel = interp.kernel_for(info.degradation)
+def photo_model(model, info=None, scale: int | None = None, border: int | None = None):
+    """``model`` (an SR network with ``sr_info``, or ``info`` given) wrapped as a
+    ``keras.Model`` from uint8 RGB ``[N, H, W, 3]`` to uint8 RGB ``[N, sH, sW, 3]``.
 
+    ``scale`` defaults to ``info.scale``; ``border`` to the pixels a pre-upsampling 'valid'
+    network loses per side (0 for LR-space networks). Gray photos: pass them as 3 equal
+    channels (Y models then return 3 equal channels). Raises :class:`ModelLoadError` when the
+    network's channels and colour space do not fit.
+    """
+    from keras_sr._backend import keras
+    from keras_sr.data import interp
+    from keras_sr.models import border as model_border
+    from keras_sr.models.layers import PhotoPostprocess, PhotoPreprocess
+
+    k = keras()
+    info = info or getattr(model, "sr_info", None)
+    name = getattr(info, "architecture", None) or model.name
+    channels = model.input_shape[-1]
+    if channels not in (1, 3):
+        raise ModelLoadError(f"{name}: a photo model needs a network with 1 (Y) or 3 (RGB) input "
+                             f"channels, this one has {channels}")
+    if info is None or (info.color_space == "rgb") != (channels == 3):
+        space = getattr(info, "color_space", None)
+        raise ModelLoadError(f"{name}: colour space {space!r} does not fit its {channels}-channel input")
+    scale = int(scale or info.scale or 0)
+    if scale < 1:
+        raise ModelLoadError(f"{name}: the model records no scale; a photo model needs one")
+    if border is None:
+        border = model_border(model) if info.input_mode == "pre-upsampled" else 0
+    pad_mode = info.pad_mode or "symmetric"
+    if pad_mode not in ("symmetric", "reflect", "edge"):
+        raise ModelLoadError(f"{name}: border mode {pad_mode!r} is not supported in a photo model")
     multiple = int(getattr(info, "size_multiple", 1) or 1)
+    rgb = k.Input((None, None, 3), dtype="uint8", name="rgb")
+    pre = PhotoPreprocess(info.color_space, info.input_mode, scale, interp.kernel_for(info.degradation),
+                          border, pad_mode, size_multiple=multiple, name="photo_in")(rgb)
+    post = PhotoPostprocess(info.color_space, scale, size_multiple=multiple, name="photo_out")
+    if info.color_space == "rgb":  # the photo itself: the size to crop back to
+        out = post([model(pre), rgb] if multiple > 1 else model(pre))
+    else:  # the chroma: LR size
+        y, chroma = pre
+        out = post([model(y), chroma])
+    return k.Model(rgb, out, name=f"{model.name}_photo")
 
-    def run(x):
-        if info.input_mode == "pre-upsampled":
-            x = interp.upscale(x, scale, kernel)
-        if border:
-            x = t.pad(x, [[0, 0], [border, border], [border, border], [0, 0]], mode="SYMMETRIC")
-        if multiple > 1:  # models that fold their input (x2/x1 RRDBNet): as Upscaler.model_batch
-            h, w = t.shape(x)[1], t.shape(x)[2]
-            n, c = t.shape(x)[0], x.shape[-1]
-            ph, pw = (-h) % multiple, (-w) % multiple
-            x = t.pad(x, [[0, 0], [0, ph], [0, pw], [0, 0]], mode="REFLECT")
-            # dynamic paddings lose the channel count, which TFLite's CONV_2D needs: restate it
-            x = t.reshape(x, t.stack([n, h + ph, w + pw, c]))
-            return model(x, training=False)[:, : h * scale, : w * scale]
-        return model(x, training=False)
+
+def photo_fn(model, info, scale: int, border: int):
+    """The exported ``photo`` signature: :func:`photo_model` as a function."""
+    graph = photo_model(model, info, scale, border)
 
     def photo(rgb):
-        x = t.cast(rgb, t.float32) / 255.0
-        if info.color_space == "rgb":
-            out = run(x)
-        else:
-            ycc = rgb_to_ycbcr(x, info.color_space)
-            y = run(ycc[..., :1])
-            chroma = interp.upscale(ycc[..., 1:], scale)
-            out = ycbcr_to_rgb(t.concat([y, chroma], axis=-1), info.color_space)
-        return t.cast(t.clip_by_value(t.round(out * 255.0), 0.0, 255.0), t.uint8)
+        return graph(rgb, training=False)
 
     return photo
 

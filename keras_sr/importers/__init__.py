@@ -15,7 +15,6 @@ Nothing in the file is executed: ``.pth`` files go through the restricted unpick
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from keras_sr.errors import KerasSRError, ModelLoadError, UsageError
@@ -198,6 +197,7 @@ def save_imported(model, out, overwrite: bool = False, command: str | None = Non
     beside it, like the zoo's cards (a folder of them works as ``$KERAS_SR_ZOO_DIR``). Both files
     appear together or not at all; existing ones are kept unless ``overwrite``."""
     from keras_sr import __version__
+    from keras_sr.data.io import replace_atomically
     from keras_sr.models.info import save_with_info
 
     out = Path(out)
@@ -226,8 +226,8 @@ def save_imported(model, out, overwrite: bool = False, command: str | None = Non
             "measured": {},
         }
         tmp_card.write_text(json.dumps(card, indent=2, default=str) + "\n")
-        os.replace(tmp, out)
-        os.replace(tmp_card, card_path)
+        replace_atomically(tmp, out)
+        replace_atomically(tmp_card, card_path)
     finally:
         for p in (tmp, tmp_card):
             if p.exists():

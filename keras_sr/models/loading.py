@@ -13,15 +13,40 @@ from keras_sr.models.srcnn import srcnn
 LEGACY_SRCNN_KERAS = dict(degradation="bilinear-legacy", color_space="y-opencv", scale=2)
 
 
-def load_model(model):
+def load_model(model, photo: bool = False):
     """Return a ``keras.Model`` (inference-ready, not compiled) with ``model.sr_info`` set.
 
-    ``model`` is a ``.keras`` file, a training run folder (holding ``model.keras``), a
-    Keras-1/2 ``.h5`` weight file of the SRCNN-keras layer stack, a community checkpoint
+    ``model`` is a zoo name, a ``.keras`` file, a training run folder (holding ``model.keras``),
+    a Keras-1/2 ``.h5`` weight file of the SRCNN-keras layer stack, a community checkpoint
     (PyTorch ``.pth``/``.pt``, ``.safetensors``, ncnn ``.param`` + ``.bin``; imported on the fly by
     :mod:`keras_sr.importers`, without executing anything in the file), or an already built
     ``keras.Model`` (returned as is, with default info when it has none).
+
+    ``photo=True``: the network wrapped end to end (:func:`keras_sr.export.graphs.photo_model`,
+    the graph of the exported ``photo`` signature): a plain functional ``keras.Model`` taking
+    uint8 RGB ``[N, H, W, 3]`` and returning uint8 RGB ``[N, sH, sW, 3]``, colour conversion,
+    chroma upscaling, padding, clipping and rounding inside; ``model.predict(batch)`` works on
+    photos. Gray photos: pass 3 equal channels. ``sr_info`` describes the network inside.
+    A model that already is a photo model is returned as it is.
     """
+    net = _load(model)
+    if not photo or is_photo_model(net):
+        return net
+    from keras_sr.export.graphs import photo_model
+
+    wrapped = photo_model(net)
+    wrapped.sr_info = net.sr_info
+    return wrapped
+
+
+def is_photo_model(model) -> bool:
+    """Whether ``model`` is a photo model (uint8 RGB in and out, see :func:`load_model`)."""
+    from keras_sr.models.layers import PhotoPreprocess
+
+    return any(isinstance(layer, PhotoPreprocess) for layer in model.layers)
+
+
+def _load(model):
     k = keras()
     if isinstance(model, k.Model):
         if not hasattr(model, "sr_info"):
@@ -61,10 +86,22 @@ def _load_keras(path: Path):
         model = k.saving.load_model(path, compile=False)
     except Exception as exc:  # zip/h5/config errors all mean "not a usable .keras file"
         raise ModelLoadError(f"cannot load model {path}: {type(exc).__name__}: {exc}") from None
-    info = read_info(path) or _guess_info(model)
+    info = read_info(path) or (_photo_info(model) if is_photo_model(model) else _guess_info(model))
     info.source = str(path)
     model.sr_info = info
     return model
+
+
+def _photo_info(model) -> ModelInfo:
+    """Conventions of the network inside a photo model saved without a keras_sr record, read
+    off its :class:`~keras_sr.models.layers.PhotoPreprocess` layer."""
+    from keras_sr.models.layers import PhotoPreprocess
+
+    pre = next(layer for layer in model.layers if isinstance(layer, PhotoPreprocess))
+    return ModelInfo(architecture=model.name, scale=pre.scale, color_space=pre.color_space,
+                     input_mode=pre.input_mode, pad_mode=pre.pad_mode, size_multiple=pre.size_multiple,
+                     degradation="bilinear-legacy" if pre.kernel == "bilinear" else "bicubic",
+                     record={"note": "photo model (uint8 RGB in and out) saved without a keras_sr record"})
 
 
 def _guess_info(model) -> ModelInfo:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 
 from keras_sr._backend import keras
+from keras_sr.data.io import replace_atomically
 
 
 def read_log(path) -> list[dict]:
@@ -56,7 +56,7 @@ def plot_curves(log_path, png_path, title: str = "") -> Path | None:
     tmp = png_path.with_name(f".{png_path.name}.part.png")
     fig.savefig(tmp, dpi=100)
     plt.close(fig)
-    os.replace(tmp, png_path)
+    replace_atomically(tmp, png_path)
     return png_path
 
 

@@ -10,7 +10,6 @@ with its :class:`~keras_sr.models.ModelInfo` embedded) and ``record.json``.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import platform
 import shutil
@@ -24,7 +23,7 @@ from keras_sr import __version__
 from keras_sr._backend import keras, tf
 from keras_sr.data.color import COLOR_SPACES
 from keras_sr.data.degradations import get_degradation
-from keras_sr.data.io import atomic_write_text, list_images, sha256_file
+from keras_sr.data.io import atomic_write_text, list_images
 from keras_sr.data.pipeline import (PairedFiles, PipelineConfig, Shards, count_batches, hr_crop_dataset,
                                     match_pairs, min_image_size, scan_images, split_files, training_dataset,
                                     validation_dataset)
@@ -35,7 +34,7 @@ from keras_sr.evaluation.metrics import psnr_metric
 from keras_sr.inference import SUPPORTED_SCALES, check_compatibility
 from keras_sr.models import ModelInfo, border, build_model, get_architecture, save_with_info
 from keras_sr.training.callbacks import curve_plot_callback, plot_curves, read_log
-from keras_sr.training import distributed
+from keras_sr.training import distributed, provenance
 from keras_sr.training.config import GAN_DISCRIMINATORS, TrainConfig
 from keras_sr.training.losses import pixel_loss
 
@@ -44,12 +43,10 @@ def _write_json(path: Path, obj) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2, default=str) + "\n")
 
 
-def data_record(files) -> dict:
-    """sha256 per file and of the whole list (sorted ``sha256  name`` lines)."""
-    entries = [{"name": Path(f).name, "sha256": sha256_file(f)} for f in files]
-    lines = sorted(f"{e['sha256']}  {e['name']}" for e in entries)
-    digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()
-    return {"count": len(entries), "file_list_sha256": digest, "files": entries}
+def data_record(files, roots=()) -> dict:
+    """sha256 per file (path relative to its ``--data`` root), per dataset and of the whole
+    list; see :func:`keras_sr.training.provenance.data_record`."""
+    return provenance.data_record(files, roots)
 
 
 def versions() -> dict:
@@ -232,12 +229,15 @@ def _mlflow_callback(cfg: TrainConfig, out: Path):
 
 def _data_entry(cfg, train_files, manifest) -> dict:
     if manifest is not None:
-        return {"source": f"TFRecord shards {cfg.data[0]}", "count": manifest["count"],
+        shards = Path(cfg.data[0])
+        return {"source": f"TFRecord shards {provenance.portable_path(shards)}", "count": manifest["count"],
                 "file_list_sha256": manifest["file_list_sha256"],
-                "files": [{"name": e["name"], "sha256": e["sha256"]} for e in manifest["files"]]}
-    entry = data_record(train_files)
+                "datasets": [{"name": shards.name or shards.resolve().name, "count": manifest["count"],
+                              "file_list_sha256": manifest["file_list_sha256"]}],
+                "files": [{"path": e["name"], "sha256": e["sha256"]} for e in manifest["files"]]}
+    entry = data_record(train_files, cfg.data)
     if isinstance(train_files, PairedFiles):
-        lr = data_record(train_files.lr)
+        lr = data_record(train_files.lr, cfg.lr_data)
         entry = dict(entry, source="paired LR/HR files", lr_file_list_sha256=lr["file_list_sha256"],
                      lr_files=lr["files"])
     return entry if cfg.data else dict(entry, source="built-in scikit-image samples")
@@ -425,15 +425,14 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
         raise KerasSRError("training diverged (non-finite loss); try a lower --lr")
     if best_path.exists():
         model.set_weights(k.saving.load_model(best_path, compile=False).get_weights())
-    record = {
-        "command": command or " ".join(sys.argv),
-        "config": cfg.to_dict(),
+    record = {  # no absolute paths: see keras_sr.training.provenance
+        "command": provenance.portable_command(command or " ".join(sys.argv)),
+        "config": provenance.portable_config(cfg.to_dict()),
         "versions": versions(),
         "seed": cfg.seed,
         "degradation": cfg.degradation,
         "data": _data_entry(cfg, train_files, manifest),
-        "validation_files": [] if manifest else [{"name": Path(f).name, "sha256": sha256_file(f)}
-                                                  for f in val_files],
+        "validation_files": [] if manifest else data_record(val_files, cfg.data)["files"],
         "strategy": {"name": cfg.strategy, "replicas": strategy.num_replicas_in_sync},
         "params": int(model.count_params()),
         "steps_per_epoch": steps,
