@@ -45,6 +45,7 @@ class TrainConfig:
     lr: float = 3e-4
     loss: str = "mse"
     degradation: str = "bicubic"
+    degradation_params: dict = field(default_factory=dict)  # realworld: RealWorldParams overrides
     color_space: str = "y-bt601"
     patch_size: int | None = 32
     patch_mode: str = "random"
@@ -109,7 +110,11 @@ class TrainConfig:
         if cfg.augment_on not in ("pipeline", "device"):
             raise UsageError(f"--augment-on must be pipeline or device, got {cfg.augment_on!r}")
         if cfg.augment_on == "device" and cfg.arch != "srgan":
-            raise UsageError("--augment-on device is implemented for srgan only")
+            from keras_sr.models import get_architecture
+
+            if get_architecture(cfg.arch).input_mode != "lr":
+                raise UsageError("--augment-on device is implemented for LR-space models and srgan, "
+                                 f"not the pre-upsampling {cfg.arch}")
         if cfg.ema and (cfg.arch != "srgan" or not 0 < cfg.ema < 1):
             raise UsageError(f"--ema is a momentum in (0, 1) for srgan, got {cfg.ema} for {cfg.arch}")
         return cfg
