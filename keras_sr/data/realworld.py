@@ -20,7 +20,7 @@ The chain, HR ``[B, H, W, C]`` float in [0, 1] -> LR ``[B, H // s, W // s, C]`` 
 Layout: one frozen :class:`RealWorldParams` holds every range and probability (validated,
 :class:`~keras_sr.errors.UsageError` on a bad value; ``RealWorldParams.mild()`` is the
 weak-denoise variant). :func:`sample` draws the parameters of a batch from a stateless seed
-*in-graph* (``tf.random.stateless_*``, Philox), :func:`apply` runs the small ops
+*in-graph* (``tf.random.stateless_*``; auto-selected algorithm, Philox on CPU and GPU), :func:`apply` runs the small ops
 (:func:`usm_sharpen`, :func:`blur`, :func:`resize`, :func:`gaussian_noise`,
 :func:`poisson_noise`, :func:`jpeg`, :func:`quantize8`) on the batch, and :func:`degrade_batch`
 is both. It is one TF-graph function, so the same code runs in ``tf.data`` (``--augment-on
@@ -65,7 +65,7 @@ Deviations from Real-ESRGAN, each deliberate:
   (gray JPEG; colour and gray noise coincide).
 
 Determinism: the same seed gives the same LR on the same machine and TensorFlow build (all
-random draws are stateless Philox; the float ops are deterministic on CPU). Across machines
+random draws are stateless; the float ops are deterministic on CPU). Across machines
 the float ops may differ in the last bits, which the final 8-bit rounding almost always hides,
 and JPEG depends on the libjpeg build as said above.
 """
@@ -262,29 +262,32 @@ DEFAULT_PARAMS = RealWorldParams()
 # ---------------------------------------------------------------- random draws (stateless)
 
 class _Draws:
-    """Successive independent stateless draws from one seed (Philox; draw ``i`` uses the seed
-    folded with ``i``, so adding a draw at the end changes none before it)."""
+    """Successive independent stateless draws from one seed: draw ``i`` uses row ``i`` of
+    ``stateless_split(seed, 128)`` (Philox), so adding a draw at the end changes none before it."""
+
+    SLOTS = 128
 
     def __init__(self, seed):
         t = tf()
-        self.seed = t.cast(t.convert_to_tensor(seed), t.int64)
+        self.seeds = t.random.experimental.stateless_split(t.cast(t.convert_to_tensor(seed), t.int64), self.SLOTS)
         self.i = 0
 
     def next_seed(self):
-        t = tf()
+        if self.i >= self.SLOTS:
+            raise RuntimeError("realworld: more random draws than seed slots")
         self.i += 1
-        return t.random.experimental.stateless_fold_in(self.seed, self.i)
+        return self.seeds[self.i - 1]
 
     def uniform(self, shape, lo=0.0, hi=1.0, dtype=None):
         t = tf()
         return t.random.stateless_uniform(shape, self.next_seed(), minval=lo, maxval=hi,
-                                          dtype=dtype or t.float32, alg="philox")
+                                          dtype=dtype or t.float32)
 
     def integers(self, shape, lo, hi):
         """Uniform integers in [lo, hi] (inclusive)."""
         t = tf()
         return t.random.stateless_uniform(shape, self.next_seed(), minval=int(lo), maxval=int(hi) + 1,
-                                          dtype=t.int32, alg="philox")
+                                          dtype=t.int32)
 
     def choice(self, shape, probs):
         """Indices drawn with the categorical probabilities ``probs``."""
@@ -461,14 +464,31 @@ def blur(x, kernels):
 
 
 def _separable(x, kernel_1d):
-    """Correlate every image and channel with the same 1-D kernel along H, then along W."""
+    """Correlate every image and channel with the same 1-D kernel along H, then along W
+    (reflect borders), as two matrix products: far faster on CPU than a 51-tap depthwise conv."""
+    shape = tf().shape(x)
+    return _apply_hw(x, _filter_matrix(shape[1], kernel_1d), _filter_matrix(shape[2], kernel_1d))
+
+
+def _filter_matrix(n, kernel_1d):
+    """``[n, n]`` matrix of a 1-D correlation with reflect padding folded in."""
     t = tf()
     k = len(kernel_1d)
-    c = x.shape[-1]
-    xp = reflect_pad(x, k // 2)
-    kv = t.constant(np.tile(np.asarray(kernel_1d, np.float32)[:, None, None, None], (1, 1, c, 1)))
-    out = t.nn.depthwise_conv2d(xp, kv, [1, 1, 1, 1], "VALID")
-    return t.nn.depthwise_conv2d(out, t.transpose(kv, [1, 0, 2, 3]), [1, 1, 1, 1], "VALID")
+    idx = t.range(n)[:, None] + t.range(k)[None, :]  # positions in the padded signal
+    src = t.gather(_reflect_index(n, k // 2), idx)  # [n, k] source pixels
+    return t.einsum("ijm,j->im", t.one_hot(src, n, dtype=t.float32), t.constant(np.asarray(kernel_1d, np.float32)))
+
+
+def _apply_hw(x, mh, mw):
+    """``out[b] = mh @ x[b] @ mw^T`` per channel, for ``x`` [B, H, W, C], as two large matmuls."""
+    t = tf()
+    shape = t.shape(x)
+    b, h, w, c = shape[0], shape[1], shape[2], shape[3]
+    ho, wo = t.shape(mh)[0], t.shape(mw)[0]
+    y = t.linalg.matmul(mh, t.reshape(x, [b, h, w * c]))  # [B, ho, W*C] (mh broadcast over B)
+    y = t.transpose(t.reshape(y, [b, ho, w, c]), [0, 1, 3, 2])  # [B, ho, C, W]
+    y = t.linalg.matmul(t.reshape(y, [-1, w]), mw, transpose_b=True)  # [B*ho*C, wo]
+    return t.transpose(t.reshape(y, [b, ho, c, wo]), [0, 1, 3, 2])
 
 
 def gaussian_kernel_1d(size: int, sigma: float = 0.0) -> np.ndarray:
@@ -522,38 +542,32 @@ def resize_matrix(n_in, n_out, mode, inv_scale=None):
         inside = t.logical_and(j >= start[:, None], j < end[:, None])
         return t.cast(inside, f64) / t.cast(end - start, f64)[:, None]
 
-    def bilinear():
-        src = t.maximum((dst + 0.5) * step - 0.5, 0.0)
-        i0 = t.minimum(t.cast(t.floor(src), t.int32), last)
-        lam = src - t.cast(i0, f64)
-        i1 = t.minimum(i0 + 1, last)
-        return (t.one_hot(i0, n_in, dtype=f64) * (1.0 - lam)[:, None]
-                + t.one_hot(i1, n_in, dtype=f64) * lam[:, None])
-
-    def bicubic():
+    def taps():  # bilinear (source clamped at 0, triangle) and bicubic share 4 taps at -1..2
+        linear = t.equal(t.cast(mode, t.int32), 1)
         src = (dst + 0.5) * step - 0.5
+        src = t.where(linear, t.maximum(src, 0.0), src)
         fl = t.floor(src)
         frac = src - fl
         i = t.cast(fl, t.int32)
         out = 0.0
         for k in (-1, 0, 1, 2):
-            idx = t.clip_by_value(i + k, 0, last)
-            out += t.one_hot(idx, n_in, dtype=f64) * _cubic(frac - k)[:, None]
+            d = frac - k
+            w = t.where(linear, t.maximum(1.0 - t.abs(d), 0.0), _cubic(d))
+            out += t.one_hot(t.clip_by_value(i + k, 0, last), n_in, dtype=f64) * w[:, None]
         return out
 
-    m = t.switch_case(t.cast(mode, t.int32), [area, bilinear, bicubic])
+    m = t.where(t.equal(t.cast(mode, t.int32), 0), area(), taps())
     return t.cast(m, t.float32)
 
 
 def resize(x, size, mode, inv_scale=None):
     """Resize ``[B, H, W, C]`` to ``size = (h, w)`` as PyTorch ``F.interpolate`` with ``mode``
     (index into :data:`RESIZE_MODES`); ``inv_scale`` as in :func:`resize_matrix` (both axes)."""
-    t = tf()
-    shape = t.shape(x)
-    mh = resize_matrix(shape[1], size[0], mode, inv_scale)
-    mw = resize_matrix(shape[2], size[1], mode, inv_scale)
-    out = t.einsum("oh,bhwc->bowc", mh, x)
-    return t.einsum("pw,bowc->bopc", mw, out)
+    shape = tf().shape(x)
+    out = _apply_hw(x, resize_matrix(shape[1], size[0], mode, inv_scale),
+                    resize_matrix(shape[2], size[1], mode, inv_scale))
+    out.set_shape([x.shape[0], None, None, x.shape[-1]])
+    return out
 
 
 def gaussian_noise(x, sigma, gray, seed):
@@ -564,8 +578,8 @@ def gaussian_noise(x, sigma, gray, seed):
     s = t.cast(sigma, x.dtype)[:, None, None, None] / 255.0
     g = t.cast(gray, x.dtype)[:, None, None, None]
     seeds = t.random.experimental.stateless_split(seed, 2)
-    color = t.random.stateless_normal(shape, seeds[0], dtype=x.dtype, alg="philox")
-    mono = t.random.stateless_normal(t.concat([shape[:3], [1]], 0), seeds[1], dtype=x.dtype, alg="philox")
+    color = t.random.stateless_normal(shape, seeds[0], dtype=x.dtype)
+    mono = t.random.stateless_normal(t.concat([shape[:3], [1]], 0), seeds[1], dtype=x.dtype)
     return t.clip_by_value(x + s * (color * (1.0 - g) + mono * g), 0.0, 1.0)
 
 
@@ -643,25 +657,30 @@ def apply(hr, s: dict, scale: int, params: RealWorldParams = DEFAULT_PARAMS):
     x = resize(x, size1, r1["mode"], inv_scale=1.0 / s1)
     x = _noise(x, s["noise1"])
     x = jpeg(x, s["jpeg1"])
-    # second degradation
-    kernel2 = s["kernel2"]["kernel"]
-    x = t.cond(s["blur2"], lambda: blur(x, kernel2), lambda: x)
+    # second degradation (a skipped blur is a blur with the unit pulse: exact, no tf.cond)
+    pulse = _pulse(shape[0], int(s["kernel2"]["kernel"].shape[-1]))
+    x = blur(x, t.where(s["blur2"], s["kernel2"]["kernel"], pulse))
     r2 = s["resize2"]
     s2 = t.cast(r2["scale"], t.float64)
     size2 = [t.maximum(t.cast(t.cast(n, t.float64) / scale * s2, t.int32), 1) for n in (h, w)]
     x = resize(x, size2, r2["mode"])
     x = _noise(x, s["noise2"])
+    # The two final orders as one fixed sequence, [resize + sinc] -> JPEG -> [resize + sinc],
+    # where the step that the order skips is exact identity (bilinear resize to the same size,
+    # unit-pulse blur): no tf.cond around the JPEG loop, one small graph.
     target = (h // scale, w // scale)
-    sinc = s["sinc"]["kernel"]
-
-    def resize_sinc(v):
-        return blur(resize(v, target, s["final_mode"]), sinc)
-
-    # the two orders without a loop inside tf.cond (grappler fails to sort such graphs)
     first = t.equal(s["order"], 0)
-    x = t.cond(first, lambda: resize_sinc(x), lambda: x)
+    sinc, bilinear = s["sinc"]["kernel"], RESIZE_MODES.index("bilinear")
+
+    def resize_sinc(v, active):
+        vs = t.shape(v)
+        size = [t.where(active, target[0], vs[1]), t.where(active, target[1], vs[2])]
+        v = resize(v, size, t.where(active, s["final_mode"], bilinear))
+        return blur(v, t.where(active, sinc, _pulse(vs[0], int(sinc.shape[-1]))))
+
+    x = resize_sinc(x, first)
     x = jpeg(x, s["jpeg2"])
-    x = t.cond(first, lambda: x, lambda: resize_sinc(x))
+    x = resize_sinc(x, t.logical_not(first))
     out = quantize8(x)
     static = hr.shape
     if static.rank == 4:
