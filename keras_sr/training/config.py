@@ -64,7 +64,7 @@ class TrainConfig:
     strategy: str = "default"  # default, mirrored, multiworker, tpu
     mixed_precision: bool = False  # mixed_float16 (GPUs)
     track: list = field(default_factory=lambda: ["tensorboard"])  # tensorboard, mlflow, none
-    augment_on: str = "pipeline"  # or "device" (GAN: flips/rot90/degradation inside the step)
+    augment_on: str = "pipeline"  # or "device": flips/rot90/degradation inside the step (LR-space models, srgan)
     ema: float = 0.0  # srgan: momentum of the generator-weight EMA that is saved (0 = off)
     val_fraction: float = 0.1
     seed: int = 0
