@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from scipy.signal import convolve2d
 
-from keras_sr.data.sharpen import gaussian_kernel_1d, usm_sharp
+from keras_sr.data.realworld import gaussian_kernel_1d
+from keras_sr.data.realworld import usm_sharpen as usm_sharp
 
 
 def _usm_reference(img, weight=0.5, radius=51, threshold=10):
@@ -109,7 +110,8 @@ def test_cli_realesrnet_then_realesrgan_lower_their_losses(tmp_path, tiny_data, 
     vgg = str(shared_path("weights", "perceptual", "lpips_vgg16_v0.1.npz"))
     common = ["--factor", "2", "--data", str(tiny_data), "--filters", "8", "--convs", "2",
               "--steps-per-epoch", "6", "--batch-size", "4", "--patch-size", "32", "--lr", "2e-3", "--seed", "1"]
-    r = CliRunner().invoke(main, ["train", "srvgg", *common, "--epochs", "3", "--out", str(tmp_path / "net")])
+    r = CliRunner().invoke(main, ["train", "srvgg", *common, "--epochs", "3", "--degradation", "realworld",
+                                  "--out", str(tmp_path / "net")])
     assert r.exit_code == 0, r.output
     rows = _log(tmp_path / "net" / "log.csv")
     assert float(rows[-1]["loss"]) < float(rows[0]["loss"])
@@ -126,6 +128,7 @@ def test_cli_realesrnet_then_realesrgan_lower_their_losses(tmp_path, tiny_data, 
     record = json.loads((tmp_path / "gan" / "record.json").read_text())
     cfg = record["config"]
     assert (cfg["adv_weight"], cfg["perceptual_weight"], cfg["ema"], cfg["usm_targets"]) == (0.1, 1.0, 0.999, True)
+    assert cfg["degradation"] == "realworld" and cfg["augment_on"] == "device"  # realworld in the GAN step
     assert record["discriminator_params"] == unet_discriminator(filters=4).count_params()
     assert record["optimizer_iterations"] == {"generator": 18, "discriminator": 18}
     g = keras_sr.load_model(tmp_path / "gan" / "generator.keras")

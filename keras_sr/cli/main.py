@@ -86,7 +86,9 @@ def main():
 @click.option("--epochs", type=int, help="Epochs (default 10; recipe srcnn-keras: 200).")
 @click.option("--batch-size", type=int, help="Patches per batch (SRCNN default 128).")
 @click.option("--lr", type=float, help="Adam learning rate (SRCNN default 3e-4).")
-@click.option("--degradation", help="bicubic (default) or bilinear-legacy.")
+@click.option("--degradation", help="bicubic (default), bilinear-legacy or realworld (Real-ESRGAN chain).")
+@click.option("--degradation-param", "degradation_param", multiple=True, metavar="NAME=VALUE",
+              help="realworld: override one RealWorldParams field, e.g. noise_range=1,15 (repeatable).")
 @click.option("--color-space", help="y-bt601 (default), y-opencv or rgb.")
 @click.option("--patch-size", type=int, help="HR patch size (default 32).")
 @click.option("--steps-per-epoch", type=int, help="Batches per epoch in random-crop mode.")
@@ -118,7 +120,8 @@ def main():
 @click.option("--track", multiple=True, type=click.Choice(["tensorboard", "mlflow", "none"]),
               help="Experiment tracking besides log.csv (default tensorboard when installed).")
 @click.option("--augment-on", type=click.Choice(["pipeline", "device"]),
-              help="srgan: flips/rotations/degradation in tf.data (pipeline) or in the train step (device).")
+              help="Flips/rotations/degradation in tf.data (pipeline) or in the train step (device; "
+                   "LR-space models and srgan).")
 @click.option("--ema", type=float, help="srgan: keep an EMA of the generator weights with this momentum "
                                       "(e.g. 0.999) and save it instead of the last weights.")
 @click.option("--out", "-o", type=click.Path(), help="Run folder (default runs/<arch>_x<factor>_<degradation>).")
@@ -126,9 +129,10 @@ def main():
 @click.option("--recipe", help="A full recipe, e.g. srcnn-keras (SRCNN-keras's original training).")
 @click.option("--seed", type=int, help="Random seed (default 0).")
 @click.option("--overwrite", is_flag=True, help="Replace a finished run in --out.")
-def train(arch, factor, data, lr_data, epochs, batch_size, lr, degradation, color_space, patch_size,
-          steps_per_epoch, schedule, val_fraction, loss, blocks, filters, convs, content, adv_weight, pixel_weight,
-          lpips_weight, lpips_net, d_filters, perceptual_weight, usm_targets, vgg_weights, vgg_layer, vgg19_weights, strategy, mixed_precision,
+def train(arch, factor, data, lr_data, epochs, batch_size, lr, degradation, degradation_param, color_space,
+          patch_size, steps_per_epoch, schedule, val_fraction, loss, blocks, filters, convs, content, adv_weight,
+          pixel_weight, lpips_weight, lpips_net, d_filters, perceptual_weight, usm_targets, vgg_weights, vgg_layer,
+          vgg19_weights, strategy, mixed_precision,
           track, augment_on, ema, out, init, recipe, seed, overwrite):
     """Train ARCH (srcnn, srcnn-915, srcnn-955, srcnn-deep, fsrcnn, fsrcnn-s, espcn, abpn, srresnet,
     srgan, srvgg, rrdbnet, realesrgan) with fit().
@@ -155,7 +159,8 @@ def train(arch, factor, data, lr_data, epochs, batch_size, lr, degradation, colo
                               vgg19_weights=vgg19_weights, augment_on=augment_on, ema=ema,
                               strategy=strategy, mixed_precision=mixed_precision, track=list(track),
                               arch_kwargs={k: v for k, v in (("blocks", blocks), ("filters", filters),
-                                                             ("convs", convs)) if v is not None})
+                                                             ("convs", convs)) if v is not None},
+                              degradation_params=_degradation_overrides(degradation_param))
     cfg.out = out or f"runs/{cfg.arch}_x{cfg.factor}_{cfg.degradation}"
     from keras_sr.training.trainer import train as run
 
@@ -220,6 +225,16 @@ def upscale(inputs, output, model, factor, tile, max_memory, tile_batch, quality
         raise _Fail(f"{len(summary.failed)} of {len(summary.written) + len(summary.failed)} images failed", 1)
 
 
+def _degradation_overrides(items) -> dict:
+    """``--degradation-param`` / ``--param`` NAME=VALUE items -> the overridden fields (validated)."""
+    if not items:
+        return {}
+    from keras_sr.data.realworld import DEFAULT_PARAMS
+
+    new = DEFAULT_PARAMS.with_overrides(items).to_dict()
+    return {k: v for k, v in new.items() if v != DEFAULT_PARAMS.to_dict()[k]}
+
+
 def _dataset_options(f):
     f = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(f)
     f = click.option("--lpips-weights", type=click.Path(),
@@ -247,7 +262,8 @@ def _dataset_options(f):
 
 
 def _run_eval(model, data, data_root, factor, protocol, metrics, lpips_weights, keep_outputs,
-              color=None, shave=None, niqe_params=None, no_reference=False):
+              color=None, shave=None, niqe_params=None, no_reference=False, degradation=None, seed=0,
+              params=None):
     from keras_sr.data.datasets import is_no_reference, resolve_dataset
     from keras_sr.data.samples import sample_files
     from keras_sr.evaluation.evaluate import evaluate as run
@@ -259,14 +275,14 @@ def _run_eval(model, data, data_root, factor, protocol, metrics, lpips_weights, 
     if no_reference or (folder and is_no_reference(folder)):
         from keras_sr.evaluation import no_reference as nr
 
-        if protocol != "paper" or color or shave is not None:
-            raise UsageError("--protocol/--color/--shave do not apply to a set without ground "
-                             "truth (NIQE on BT.601 Y, no crop)")
+        if protocol != "paper" or color or shave is not None or degradation:
+            raise UsageError("--protocol/--color/--shave/--degradation do not apply to a set without "
+                             "ground truth (NIQE on BT.601 Y, no crop)")
         nr.parse_metrics(metrics)
         return nr.evaluate_no_reference(Upscaler(model, factor), folder or sample_files(), factor,
                                         progress=sys.stderr.isatty(), niqe_params=niqe_params,
                                         strict_scale=factor is not None)
-    proto = get_protocol(protocol, color, shave)
+    proto = get_protocol(protocol, color, shave, degradation=degradation, seed=seed, params=params)
     names = parse_metrics(metrics)
     up = Upscaler(model, factor)
     return run(up, folder if folder else sample_files(), factor or up.scale, protocol=proto,
@@ -285,17 +301,27 @@ def _no_reference_set(data, data_root) -> bool:
 @_dataset_options
 @click.option("--report", type=click.Path(), help="Write per_image.csv, summary.json/.txt and "
               "figures (best/worst images, gain histogram) into this folder.")
+@click.option("--degradation", help="Make the LR with this degradation instead of the protocol's "
+              "(realworld: Real-ESRGAN's chain, seeded per image; parameters go into the report).")
+@click.option("--seed", type=int, default=0, show_default=True, help="realworld: seed of the degradation.")
+@click.option("--degradation-param", "degradation_param", multiple=True, metavar="NAME=VALUE",
+              help="realworld: override one RealWorldParams field (repeatable).")
 def evaluate(model, data, data_root, factor, color, shave, protocol, metrics, lpips_weights, as_json,
-             report, niqe_params, no_reference):
+             report, niqe_params, no_reference, degradation, seed, degradation_param):
     """Metrics of a model and of the bicubic baseline, per image and on average.
 
     On a set without ground truth (RealSRSet, or --no-reference) the images are the LR inputs:
     the model and bicubic upscales are scored with NIQE only."""
     from keras_sr.evaluation.report import format_table, write_report
 
+    params = None
+    if degradation_param:
+        from keras_sr.data.realworld import RealWorldParams
+
+        params = RealWorldParams.from_dict(_degradation_overrides(degradation_param))
     result = _run_eval(model, data, data_root, factor, protocol, metrics, lpips_weights,
                        keep_outputs=bool(report), color=color, shave=shave, niqe_params=niqe_params,
-                       no_reference=no_reference)
+                       no_reference=no_reference, degradation=degradation, seed=seed, params=params)
     if report:
         paths = write_report(result, report)
         click.echo(f"report: {', '.join(str(p) for p in paths.values())}", err=True)
@@ -328,6 +354,30 @@ def compare(model_a, model_b, data, data_root, factor, color, shave, protocol, m
     if figure:
         compare_figure(ra, rb, cmp, figure)
     click.echo(json.dumps(cmp, indent=2) if as_json else format_compare(cmp))
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.option("--output", "-o", required=True, type=click.Path(), help="Output folder (LR PNGs + params.json).")
+@click.option("--degradation", default="realworld", show_default=True, help="realworld or bicubic.")
+@factor_option
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed; each image's own seed derives from it and the file name.")
+@click.option("--param", "param", multiple=True, metavar="NAME=VALUE",
+              help="Override one RealWorldParams field, e.g. noise_range=1,15 (repeatable).")
+@click.option("--mild", is_flag=True, help="Start from RealWorldParams.mild() (noise and JPEG halved).")
+@click.option("--figure", type=click.Path(), help="PNG grid: HR | LR (nearest-upscaled) for a few images.")
+@click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+def degrade(inputs, output, degradation, factor, seed, param, mild, figure, overwrite):
+    """Degrade HR images (files or folders) into LR PNGs (same stem) and params.json, the
+    parameters drawn for each image. The same seed gives byte-identical outputs."""
+    from keras_sr.data.degrade import degrade_files
+
+    summary = degrade_files(inputs, output, degradation=degradation, factor=factor or 4, seed=seed,
+                            overrides=list(param), mild=mild, figure=figure, overwrite=overwrite)
+    for path in summary["written"]:
+        click.echo(f"wrote {path}")
+    click.echo(f"{len(summary['written'])} LR images and {summary['json']} written", err=True)
 
 
 @main.command()

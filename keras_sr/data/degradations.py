@@ -17,6 +17,12 @@ results are float32 TF tensors, clipped to [0, 1]. Resize arguments are passed b
     OpenCV ``cv2.resize`` INTER_LINEAR both ways (half-pixel centres, no antialias), on
     8-bit data: what SRCNN-keras trained on. LR size is ``(h // s, w // s)`` and the
     upscaled image is resized back to the *original* ``(h, w)``.
+``realworld``
+    Real-ESRGAN's random two-stage chain (blur, resize, noise, JPEG, twice; final sinc), see
+    :mod:`keras_sr.data.realworld`. Stochastic: ``downscale`` needs a ``seed`` (a stateless
+    seed, shape [2]) and ``params`` (:class:`~keras_sr.data.realworld.RealWorldParams`,
+    default Real-ESRGAN x4plus); the LR is ``(h // s, w // s)`` on the 8-bit grid. The
+    pre-upscaling of pre-upsampling models and the evaluation baseline is bicubic.
 """
 
 from __future__ import annotations
@@ -51,15 +57,24 @@ class Degradation:
     """How LR is made from HR (``resize`` down by ``1/s``) and how LR is pre-upscaled back.
 
     ``quantize_lr``: the LR image is stored as 8-bit (rounded) before pre-upscaling.
+    ``stochastic``: ``downscale`` draws random parameters and needs a ``seed``.
     """
 
     name: str
     resize: Callable
     quantize_lr: bool
     description: str
+    stochastic: bool = False
 
-    def downscale(self, hr, scale: int, quantize_output: bool | None = None):
-        """HR ``[.., H, W, C]`` → LR of size ``(H // scale, W // scale)``."""
+    def downscale(self, hr, scale: int, quantize_output: bool | None = None, seed=None, params=None):
+        """HR ``[.., H, W, C]`` → LR of size ``(H // scale, W // scale)``; stochastic
+        degradations draw from ``seed`` (always 8-bit: ``quantize_output`` does not apply)."""
+        if self.stochastic:
+            if seed is None:
+                raise ValueError(f"the {self.name!r} degradation is random: downscale needs a seed")
+            from keras_sr.data import realworld
+
+            return realworld.degrade_batch(hr, seed, scale, params or realworld.DEFAULT_PARAMS)
         h, w = _hw(hr)
         lr = self.resize(hr, size=(h // scale, w // scale))
         q = self.quantize_lr if quantize_output is None else quantize_output
@@ -88,6 +103,11 @@ DEGRADATIONS = {
     "bilinear-legacy": Degradation(
         "bilinear-legacy", bilinear_legacy_resize, quantize_lr=True,
         description="OpenCV INTER_LINEAR down and up on 8-bit data (what SRCNN-keras trained on)",
+    ),
+    "realworld": Degradation(
+        "realworld", bicubic_resize, quantize_lr=True, stochastic=True,
+        description="Real-ESRGAN two-stage blur/resize/noise/JPEG chain, seeded (keras_sr.data.realworld); "
+                    "bicubic pre-upscaling",
     ),
 }
 

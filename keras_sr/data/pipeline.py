@@ -13,6 +13,10 @@ Modes:
 ``sliding``  SRCNN-keras: degrade each *whole* image, then cut ``patch_size`` windows with
              ``stride`` (positions ``range(0, size - patch, stride)``, as the original).
 Everything random derives from ``seed`` (stateless ops), so a seed gives the same batches.
+
+A stochastic degradation (``realworld``) is drawn per batch from a seed stream of its own
+(:func:`degradation_seeds`), with ``degradation_params`` (overrides of
+:class:`~keras_sr.data.realworld.RealWorldParams`); validation patches get a fixed seed each.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ class PipelineConfig:
     augment: bool = True
     seed: int = 0
     cache: bool = True
+    degradation_params: dict | None = None  # overrides of RealWorldParams (realworld only)
 
     def validate(self) -> None:
         if self.patch_size % self.scale:
@@ -63,6 +68,28 @@ class PipelineConfig:
             raise KerasSRError(f"unknown patch mode {self.mode!r} (random or sliding)")
         if self.mode == "sliding" and self.input_mode != "pre-upsampled":
             raise KerasSRError("sliding-window patches are only for pre-upsampling models (SRCNN)")
+        deg = get_degradation(self.degradation)
+        if deg.stochastic and self.mode == "sliding":
+            raise KerasSRError(f"the {self.degradation} degradation is drawn per batch of random patches; "
+                               "it does not work with sliding-window patches")
+        if self.degradation_params and not deg.stochastic:
+            raise KerasSRError(f"degradation parameters are for 'realworld', not {self.degradation!r}")
+        degradation_params(self)
+
+
+def degradation_params(cfg: PipelineConfig):
+    """The :class:`~keras_sr.data.realworld.RealWorldParams` of a stochastic degradation
+    (defaults with ``cfg.degradation_params`` applied; validated), else None."""
+    if not get_degradation(cfg.degradation).stochastic:
+        return None
+    from keras_sr.data.realworld import RealWorldParams
+
+    return RealWorldParams.from_dict(cfg.degradation_params or {})
+
+
+def degradation_seeds(seed: int):
+    """The stream of per-batch degradation seeds (``[2]`` int64) of a pipeline seeded ``seed``."""
+    return tf().data.Dataset.random(seed=seed + 1_000_003).batch(2)
 
 
 class DataWarning(UserWarning):
@@ -136,14 +163,20 @@ class _Pairs:
     def __init__(self, cfg: PipelineConfig):
         self.cfg = cfg
         self.deg = get_degradation(cfg.degradation)
+        self.params = degradation_params(cfg)
 
-    def from_hr(self, hr, margin: int = 0):
+    def from_hr(self, hr, margin: int = 0, seed=None):
         """HR patch(es) ``[(N,) P + 2*margin*s, ..., C]`` float -> (input, label) for the central
-        ``P`` (one patch or a batch: the resize is per image either way).
+        ``P`` (one patch or a batch: the resize is per image either way; a stochastic
+        degradation draws from ``seed``).
 
         The margin (in LR pixels) keeps the resize kernel away from the crop's edges, so
         training pairs look like crops of a degraded *whole* image."""
-        return self.from_pair(hr, self.deg.downscale(hr, self.cfg.scale), margin)
+        if self.deg.stochastic:
+            lr = self.deg.downscale(hr, self.cfg.scale, seed=seed, params=self.params)
+        else:
+            lr = self.deg.downscale(hr, self.cfg.scale)
+        return self.from_pair(hr, lr, margin)
 
     def from_pair(self, hr, lr, margin: int = 0):
         """HR patch(es) and their LR (``1/scale`` the size, aligned) -> (input, label) for the
@@ -325,11 +358,14 @@ def _images(files, cfg: PipelineConfig):
     return ds.cache() if cfg.cache else ds
 
 
-def _finish(ds, cfg: PipelineConfig, drop_remainder: bool, per_batch=None):
+def _finish(ds, cfg: PipelineConfig, drop_remainder: bool, per_batch=None, seeded: bool = False):
+    """Batch, map ``per_batch`` (with a degradation seed per batch when ``seeded``), prefetch."""
     t = tf()
     opts = t.data.Options()
     opts.deterministic = True
     ds = ds.batch(cfg.batch_size, drop_remainder=drop_remainder, num_parallel_calls=t.data.AUTOTUNE)
+    if seeded:
+        ds = t.data.Dataset.zip((ds, degradation_seeds(cfg.seed)))
     if per_batch is not None:
         ds = ds.map(per_batch, num_parallel_calls=t.data.AUTOTUNE)
     return ds.prefetch(t.data.AUTOTUNE).with_options(opts)
@@ -364,11 +400,11 @@ def training_dataset(files, cfg: PipelineConfig):
         patch = t.image.stateless_random_crop(img, [crop, crop, channels], seed=seed)
         return pairs.augment(patch, seed) if cfg.augment else patch
 
-    def degrade(patches):  # per batch: one resize call for all patches (same result, less overhead)
-        return pairs.from_hr(t.cast(patches, t.float32) / 255.0, MARGIN)
+    def degrade(patches, seed=None):  # per batch: one resize call for all patches (same result, less overhead)
+        return pairs.from_hr(t.cast(patches, t.float32) / 255.0, MARGIN, seed=seed)
 
     ds = ds.map(sample, num_parallel_calls=t.data.AUTOTUNE)
-    return _finish(ds, cfg, drop_remainder=True, per_batch=degrade)
+    return _finish(ds, cfg, drop_remainder=True, per_batch=degrade, seeded=pairs.deg.stochastic)
 
 
 def validation_dataset(files, cfg: PipelineConfig, max_patches: int = 512):
@@ -380,7 +416,12 @@ def validation_dataset(files, cfg: PipelineConfig, max_patches: int = 512):
         ds = ds.cache() if cfg.cache else ds
         return _finish(ds, cfg, drop_remainder=False, per_batch=_pair_batch_fn(pairs))
     ds = _images(files, cfg).flat_map(pairs.grid).take(max_patches)
-    ds = ds.map(lambda hr: pairs.from_hr(hr), num_parallel_calls=tf().data.AUTOTUNE)
+    if pairs.deg.stochastic:  # a fixed seed per patch: the same validation pairs every epoch
+        t = tf()
+        ds = ds.enumerate().map(lambda i, hr: pairs.from_hr(hr, seed=t.stack([t.constant(cfg.seed + 1, t.int64), i])),
+                                num_parallel_calls=t.data.AUTOTUNE)
+    else:
+        ds = ds.map(lambda hr: pairs.from_hr(hr), num_parallel_calls=tf().data.AUTOTUNE)
     if cfg.cache:
         ds = ds.cache()
     return _finish(ds, cfg, drop_remainder=False)

@@ -5,7 +5,9 @@ interpolation of the LR image: the model's input quality) and ``model``, plus
 ``delta_<metric>`` (model - bicubic). PSNR/SSIM/MSE are on the protocol's Y (see
 :mod:`keras_sr.evaluation.protocol`); LPIPS on full RGB images, no shave; NIQE (no reference,
 lower is better) on the 8-bit BT.601 Y of each output, no shave (:mod:`keras_sr.evaluation.niqe`).
-Sets without HR images: :mod:`keras_sr.evaluation.no_reference`.
+Sets without HR images: :mod:`keras_sr.evaluation.no_reference`. With a stochastic
+degradation (``realworld``) the result's ``degradation`` holds the seed, the parameters and
+what was drawn for each image.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class EvalResult:
     leaked_files: list = field(default_factory=list)
     comparable: bool = True
     outputs: dict = field(default_factory=dict, repr=False)
+    degradation: dict = field(default_factory=dict)  # stochastic: name, seed, params, per-image draws
 
     def means(self) -> dict:
         if not self.rows:
@@ -75,7 +78,8 @@ class EvalResult:
         return {"protocol": self.protocol, "scale": self.scale, "model": self.model,
                 "metrics": list(self.metrics), "comparable": self.comparable,
                 "leaked_files": self.leaked_files, "warnings": self.warnings,
-                "rows": self.rows, "mean": self.means(), "summary": self.summary()}
+                "rows": self.rows, "mean": self.means(), "summary": self.summary(),
+                **({"degradation": self.degradation} if self.degradation else {})}
 
 
 def _y01(image: np.ndarray, protocol: Protocol) -> np.ndarray:
@@ -153,6 +157,12 @@ def evaluate(model, data, scale: int, protocol: str | Protocol = "paper", progre
                              "score y-opencv outputs (use --color y-bt601 or rgb)")
         niqe_p = load_params(niqe_params)
     deg = get_degradation(proto.degradation)
+    if deg.stochastic:
+        from keras_sr.data import realworld
+
+        params = proto.params or realworld.DEFAULT_PARAMS
+        result.degradation = {"name": deg.name, "seed": proto.seed, "params": params.to_dict(),
+                              "image_seed": "sha256(f'{seed}:{file name}'), first 8 bytes", "images": {}}
     shave = proto.shave_for(scale)
     iterator = files
     if progress:
@@ -170,16 +180,23 @@ def evaluate(model, data, scale: int, protocol: str | Protocol = "paper", progre
         if min(h // scale, w // scale) < 1 or min(h, w) <= 2 * shave:
             raise KerasSRError(f"image {path.name} ({w}x{h}) is too small for x{scale} with a "
                                f"{shave}-px border shave")
+        lr8 = None
+        if deg.stochastic:  # the degraded 8-bit LR photo, the same every run
+            lr8, drawn = realworld.degrade_image(hr, scale, realworld.image_seed(proto.seed, path.name), params)
+            result.degradation["images"][path.stem] = drawn
         # The full-RGB path (8-bit LR photo through the Upscaler) runs at most once per image.
         needs_rgb = proto.color_space == "rgb" or lp is not None or (
             upscaler is not None and not _fast_y(upscaler.info, proto, hr))
-        rgb = _rgb_outputs(upscaler, hr, deg, scale) if needs_rgb else None
+        rgb = _rgb_outputs(upscaler, hr, deg, scale, lr8) if needs_rgb else None
         if proto.color_space == "rgb":  # score all three channels of the 8-bit RGB outputs
             ref = _as_rgb(hr)
             outputs = dict(rgb)
         else:
             hr_y = _y01(hr, proto)
-            lr = deg.downscale(hr_y, scale, quantize_output=proto.quantize_lr)
+            if lr8 is not None:  # Y of the degraded LR photo
+                lr = _y01(lr8, proto)
+            else:
+                lr = deg.downscale(hr_y, scale, quantize_output=proto.quantize_lr)
             up = np.asarray(deg.upscale(lr, size=(h, w), quantize_output=proto.quantize_upscaled))
             ref = hr_y[..., 0] * 255.0
             outputs = {"bicubic": proto.to_uint8_grid(up)[..., 0]}
@@ -220,10 +237,13 @@ def _as_rgb(image: np.ndarray) -> np.ndarray:
     return np.repeat(image[..., None], 3, axis=2).astype(np.float32) if image.ndim == 2 else image.astype(np.float32)
 
 
-def _rgb_outputs(upscaler, hr, deg, scale) -> dict:
-    """Full-RGB bicubic and model outputs (uint8 values as float) from the 8-bit LR photo."""
-    hr_rgb = _as_rgb(hr) / 255.0
-    lr = np.asarray(deg.downscale(hr_rgb, scale, quantize_output=True))
+def _rgb_outputs(upscaler, hr, deg, scale, lr8=None) -> dict:
+    """Full-RGB bicubic and model outputs (uint8 values as float) from the 8-bit LR photo
+    (``lr8``, when given, else the degradation's downscale of ``hr``)."""
+    if lr8 is not None:
+        lr = _as_rgb(lr8) / 255.0
+    else:
+        lr = np.asarray(deg.downscale(_as_rgb(hr) / 255.0, scale, quantize_output=True))
     h, w = hr.shape[:2]
     out = {"bicubic": np.round(np.asarray(deg.upscale(lr, size=(h, w))) * 255.0)}
     if upscaler is not None:

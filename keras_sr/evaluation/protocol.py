@@ -8,6 +8,10 @@
     ``s`` pixels shaved from every border; PSNR (data range 255) and SSIM on Y.
 Overrides: score on ``rgb`` (all three channels of the 8-bit RGB outputs; LR stored as
 8-bit RGB) or the other Y flavour, and any border shave (``get_protocol(name, color, shave)``).
+``degradation="realworld"`` (with ``seed``, ``params``): the mod-cropped 8-bit HR photo is
+degraded by :mod:`keras_sr.data.realworld` (each image from a seed of (``seed``, file name):
+the same LR every run), the LR is 8-bit; models get it (Y models: its Y), the baseline is its
+bicubic upscaling; scoring as the protocol says.
 ``srcnn-keras`` (legacy, to reproduce SRCNN-keras's own numbers)
     no mod-crop; Y of OpenCV YCrCb (full range); ``bilinear-legacy`` down/up on 8-bit data;
     output x255, clipped and *truncated* to 8 bit; 6 px cropped from every border.
@@ -32,6 +36,8 @@ class Protocol:
     quantize_lr: bool
     quantize_upscaled: bool
     output_rounding: str  # "round" or "truncate"
+    seed: int = 0  # stochastic degradations (realworld): per-image seeds derive from it
+    params: object = None  # realworld: RealWorldParams (None = defaults)
 
     def shave_for(self, scale: int) -> int:
         return scale if self.shave is None else self.shave
@@ -50,9 +56,11 @@ PROTOCOLS = {
 }
 
 
-def get_protocol(name: str, color: str | None = None, shave: int | None = None) -> Protocol:
+def get_protocol(name: str, color: str | None = None, shave: int | None = None,
+                 degradation: str | None = None, seed: int = 0, params=None) -> Protocol:
     """A named protocol, optionally scored in another colour space (``rgb``, ``y-bt601``,
-    ``y-opencv``) or with another border shave (``0`` = none)."""
+    ``y-opencv``), with another border shave (``0`` = none) or another degradation (a
+    stochastic one with ``seed`` and ``params``)."""
     from dataclasses import replace
 
     try:
@@ -67,6 +75,14 @@ def get_protocol(name: str, color: str | None = None, shave: int | None = None) 
         if shave < 0:
             raise UsageError(f"shave must be >= 0, got {shave}")
         proto = replace(proto, name=f"{proto.name}+shave{shave}", shave=shave)
+    if degradation is not None and degradation != proto.degradation:
+        from keras_sr.data.degradations import get_degradation
+
+        deg = get_degradation(degradation)
+        tag = f"+{degradation}" + (f"-seed{seed}" if deg.stochastic else "")
+        proto = replace(proto, name=f"{proto.name}{tag}", degradation=degradation, seed=int(seed), params=params)
+    elif params is not None:
+        raise UsageError("degradation parameters need --degradation realworld")
     return proto
 
 

@@ -20,7 +20,8 @@ ARCH_DEFAULTS = {
     "srvgg": dict(lr=2e-4, batch_size=16, patch_size=None, color_space="rgb", loss="l1"),
     "rrdbnet": dict(lr=2e-4, batch_size=16, patch_size=None, color_space="rgb", loss="l1"),
     "realesrgan": dict(lr=1e-4, batch_size=16, patch_size=None, color_space="rgb", content="pixel",
-                       loss="l1", adv_weight=0.1, perceptual_weight=1.0, ema=0.999, usm_targets=True),
+                       loss="l1", adv_weight=0.1, perceptual_weight=1.0, ema=0.999, usm_targets=True,
+                       degradation="realworld"),
 }
 # GAN families trained by keras_sr.training.gan.SRGAN, and their discriminators.
 GAN_DISCRIMINATORS = {"srgan": "vgg", "realesrgan": "unet"}
@@ -54,6 +55,7 @@ class TrainConfig:
     lr: float = 3e-4
     loss: str = "mse"
     degradation: str = "bicubic"
+    degradation_params: dict = field(default_factory=dict)  # realworld: RealWorldParams overrides
     color_space: str = "y-bt601"
     patch_size: int | None = 32
     patch_mode: str = "random"
@@ -72,7 +74,7 @@ class TrainConfig:
     strategy: str = "default"  # default, mirrored, multiworker, tpu
     mixed_precision: bool = False  # mixed_float16 (GPUs)
     track: list = field(default_factory=lambda: ["tensorboard"])  # tensorboard, mlflow, none
-    augment_on: str = "pipeline"  # or "device" (GAN: flips/rot90/degradation inside the step)
+    augment_on: str = "pipeline"  # or "device": flips/rot90/degradation inside the step (LR-space models, GANs)
     ema: float = 0.0  # GANs: momentum of the generator-weight EMA that is saved (0 = off)
     perceptual_weight: float = 0.0  # GANs: weight of the multi-layer VGG16 L1 perceptual term
     usm_targets: bool = False  # GANs: pixel/perceptual terms against unsharp-masked HR
@@ -120,7 +122,11 @@ class TrainConfig:
         if cfg.augment_on not in ("pipeline", "device"):
             raise UsageError(f"--augment-on must be pipeline or device, got {cfg.augment_on!r}")
         if cfg.augment_on == "device" and cfg.arch not in GAN_DISCRIMINATORS:
-            raise UsageError(f"--augment-on device is implemented for {'/'.join(GAN_DISCRIMINATORS)} only")
+            from keras_sr.models import get_architecture
+
+            if get_architecture(cfg.arch).input_mode != "lr":
+                raise UsageError("--augment-on device is implemented for LR-space models and GANs, "
+                                 f"not the pre-upsampling {cfg.arch}")
         if cfg.ema and (cfg.arch not in GAN_DISCRIMINATORS or not 0 < cfg.ema < 1):
             raise UsageError(f"--ema is a momentum in (0, 1) for {'/'.join(GAN_DISCRIMINATORS)}, "
                              f"got {cfg.ema} for {cfg.arch}")

@@ -20,14 +20,14 @@ The same step trains Real-ESRGAN (stage 2): a per-pixel discriminator (U-Net: th
 mean over pixels), ``perceptual_loss`` (:class:`~keras_sr.training.losses.PerceptualLoss`) with
 ``perceptual_weight``, ``adversarial_weight`` 0.1, ``ema`` 0.999 and ``usm_targets``: the pixel,
 perceptual and LPIPS terms compare against unsharp-masked HR
-(:func:`keras_sr.data.sharpen.usm_sharp`), the discriminator sees the plain HR (Real-ESRGAN's
+(:func:`keras_sr.data.realworld.usm_sharpen`), the discriminator sees the plain HR (Real-ESRGAN's
 ``l1_gt_usm``/``percep_gt_usm`` true, ``gan_gt_usm`` false).
 """
 
 from __future__ import annotations
 
 from keras_sr._backend import keras, tf
-from keras_sr.data.sharpen import usm_sharp
+from keras_sr.data.realworld import usm_sharpen as usm_sharp
 
 _k = keras()
 

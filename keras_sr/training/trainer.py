@@ -58,7 +58,17 @@ def _check_config(cfg: TrainConfig) -> None:
     spec = get_architecture(cfg.arch)
     if cfg.factor not in SUPPORTED_SCALES:
         raise UsageError(f"factor must be one of {', '.join(map(str, SUPPORTED_SCALES))}, got {cfg.factor}")
-    get_degradation(cfg.degradation)
+    deg = get_degradation(cfg.degradation)
+    if cfg.degradation_params:
+        if not deg.stochastic:
+            raise UsageError(f"degradation parameters are for realworld, not {cfg.degradation!r}")
+        from keras_sr.data.realworld import RealWorldParams
+
+        RealWorldParams.from_dict(cfg.degradation_params)
+    if deg.stochastic and cfg.lr_data:
+        raise UsageError(f"--lr-data gives the LR images; --degradation {cfg.degradation} would not be applied")
+    if deg.stochastic and cfg.patch_mode == "sliding":
+        raise UsageError(f"--degradation {cfg.degradation} needs random patches (not --patch-mode sliding)")
     if cfg.color_space not in COLOR_SPACES:
         raise UsageError(f"unknown colour space {cfg.color_space!r}; known: {', '.join(COLOR_SPACES)}")
     if cfg.pixel_weight < 0:
@@ -295,15 +305,32 @@ def _gan(cfg: TrainConfig, generator, channels: int, lr):
     critic = (unet_discriminator(channels, filters=cfg.d_filters) if GAN_DISCRIMINATORS[cfg.arch] == "unet"
               else discriminator(channels, filters=cfg.d_filters))
     vgg = PerceptualLoss(cfg.vgg_weights) if cfg.perceptual_weight else None
+    deg = get_degradation(cfg.degradation)
+    degrade = None  # bicubic (SRGAN's default) on the device
+    if deg.stochastic:  # realworld in the step: the same function tf.data maps (one distribution)
+        from keras_sr.data.realworld import RealWorldParams
+
+        degrade = _StochasticDegrade(deg, RealWorldParams.from_dict(cfg.degradation_params or {}))
     gan = SRGAN(generator, critic, content, cfg.adv_weight,
                 pixel_weight=cfg.pixel_weight, lpips_loss=perceptual, lpips_weight=cfg.lpips_weight,
                 perceptual_loss=vgg, perceptual_weight=cfg.perceptual_weight, usm_targets=cfg.usm_targets,
                 scale=cfg.factor, device_augment=cfg.augment_on == "device", ema=cfg.ema,
-                lpips=_validation_lpips(cfg), seed=cfg.seed)
+                lpips=_validation_lpips(cfg), seed=cfg.seed, degrade=degrade)
     gan.compile(g_optimizer=k.optimizers.Adam(learning_rate=lr, beta_1=0.9),
-                d_optimizer=k.optimizers.Adam(learning_rate=lr, beta_1=0.9))
+                d_optimizer=k.optimizers.Adam(learning_rate=lr, beta_1=0.9),
+                jit_compile=False if deg.stochastic else "auto")  # libjpeg ops: no XLA
     gan.build_all(max(4, cfg.patch_size // cfg.factor))
     return gan
+
+
+class _StochasticDegrade:
+    """``degrade(hr, scale, seed)`` of :class:`~keras_sr.training.gan.SRGAN` for a seeded degradation."""
+
+    def __init__(self, degradation, params):
+        self.degradation, self.params = degradation, params
+
+    def __call__(self, hr, scale, seed):
+        return self.degradation.downscale(hr, scale, seed=seed, params=self.params)
 
 
 def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto",
@@ -358,7 +385,8 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
     pcfg = PipelineConfig(scale=cfg.factor, patch_size=cfg.patch_size, label_border=label_border,
                           degradation=cfg.degradation, color_space=cfg.color_space,
                           input_mode=spec.input_mode, mode=cfg.patch_mode, stride=cfg.stride,
-                          batch_size=cfg.batch_size, seed=cfg.seed)
+                          batch_size=cfg.batch_size, seed=cfg.seed,
+                          degradation_params=cfg.degradation_params or None)
     train_ds = training_dataset(train_files, pcfg)
     val_ds = validation_dataset(val_files, pcfg)
     steps = cfg.steps_per_epoch
@@ -388,11 +416,24 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
             train_ds = hr_crop_dataset(train_files, pcfg)
     else:
         fit_model = model
+        checkpoint_cls = k.callbacks.ModelCheckpoint
+        jit = "auto"
+        if cfg.augment_on == "device":  # flips/rotations/degradation inside the train step
+            from keras_sr.data.pipeline import degradation_params
+            from keras_sr.training.augment import DeviceAugmented, InnerCheckpoint
+
+            with strategy.scope():
+                fit_model = DeviceAugmented(model, cfg.factor, cfg.degradation, cfg.seed, degradation_params(pcfg))
+            train_ds = hr_crop_dataset(train_files, pcfg)
+            checkpoint_cls = InnerCheckpoint
+            jit = False if get_degradation(cfg.degradation).stochastic else "auto"  # libjpeg: no XLA
         with strategy.scope():
-            model.compile(optimizer=k.optimizers.Adam(learning_rate=lr), loss=pixel_loss(cfg.loss),
-                          metrics=[psnr_metric])
-        checkpoint = k.callbacks.ModelCheckpoint(best_path, monitor="val_psnr", mode="max",
-                                                 save_best_only=True)
+            fit_model.compile(optimizer=k.optimizers.Adam(learning_rate=lr), loss=pixel_loss(cfg.loss),
+                              metrics=[psnr_metric], jit_compile=jit)
+            if fit_model is not model:  # build the wrapper and its optimizer before BackupAndRestore
+                fit_model(np.zeros((1, 8, 8, channels), np.float32))
+                fit_model.optimizer.build(fit_model.trainable_variables)
+        checkpoint = checkpoint_cls(best_path, monitor="val_psnr", mode="max", save_best_only=True)
         if previous and all("val_psnr" in r for r in previous):
             checkpoint.best = max(r["val_psnr"] for r in previous)
         callbacks.append(checkpoint)
@@ -452,9 +493,12 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
     from keras_sr.evaluation.protocol import Protocol
 
     model.sr_info = info
+    from keras_sr.data.pipeline import degradation_params
+
     proto = Protocol("training-val", cfg.color_space if cfg.color_space != "rgb" else "y-bt601",
                      cfg.degradation, modcrop=True, shave=None, quantize_lr=True,
-                     quantize_upscaled=False, output_rounding="round")
+                     quantize_upscaled=False, output_rounding="round", seed=cfg.seed,
+                     params=degradation_params(pcfg))
     if manifest is None and not cfg.lr_data:
         result = evaluate(model, val_files, cfg.factor, protocol=proto, name=cfg.arch)
         record["validation"] = result.to_dict()

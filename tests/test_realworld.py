@@ -1,0 +1,347 @@
+"""The realworld degradation (keras_sr.data.realworld): parameters, ops against BasicSR /
+PyTorch (when installed), determinism, ranges, shapes, pipeline vs device statistics, the
+``degrade`` CLI and ``evaluate --degradation realworld``."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import sys
+import types
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from keras_sr.cli.main import main
+from keras_sr.data import realworld as rw
+from keras_sr.errors import UsageError
+
+
+def tf():
+    import tensorflow
+
+    return tensorflow
+
+
+def run_cli(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def u8(x) -> np.ndarray:
+    return np.round(np.asarray(x) * 255.0).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def hr_batch(photo):
+    """Four 64x48 RGB crops of the astronaut, float [0, 1]."""
+    crops = [photo[y:y + 64, x:x + 48] for y, x in ((0, 0), (16, 40), (32, 80), (8, 60))]
+    return np.stack(crops).astype(np.float32) / 255.0
+
+
+# ---------------------------------------------------------------- parameters
+
+def test_defaults_are_real_esrgan_x4plus():
+    p = rw.RealWorldParams()
+    assert p.kernel_range == (7, 21) and p.kernel_prob == (0.45, 0.25, 0.12, 0.03, 0.12, 0.03)
+    assert (p.blur_sigma, p.blur_sigma2, p.second_blur_prob, p.sinc_prob) == ((0.2, 3.0), (0.2, 1.5), 0.8, 0.1)
+    assert (p.resize_prob, p.resize_range, p.resize_prob2, p.resize_range2) == (
+        (0.2, 0.7, 0.1), (0.15, 1.5), (0.3, 0.4, 0.3), (0.3, 1.2))
+    assert (p.noise_range, p.noise_range2, p.poisson_scale_range, p.poisson_scale_range2) == (
+        (1, 30), (1, 25), (0.05, 3), (0.05, 2.5))
+    assert (p.gray_noise_prob, p.jpeg_range, p.jpeg_range2, p.final_sinc_prob) == (0.4, (30, 95), (30, 95), 0.8)
+
+
+@pytest.mark.parametrize("change, words", [
+    (dict(noise_range=(-1.0, 30.0)), "noise sigma must be >= 0"),
+    (dict(jpeg_range=(0, 95)), "JPEG quality must be in 1..100"),
+    (dict(jpeg_range2=(30, 101)), "JPEG quality must be in 1..100"),
+    (dict(kernel_range=(8, 21)), "odd"),
+    (dict(kernel_prob=(0.5, 0.5, 0.5, 0, 0, 0)), "sum to 1"),
+    (dict(resize_prob2=(0.3, 0.3, 0.3)), "sum to 1"),
+    (dict(gray_noise_prob=1.5), "probability"),
+    (dict(blur_sigma=(3.0, 0.2)), "low > high"),
+])
+def test_bad_params_are_one_line_usage_errors(change, words):
+    with pytest.raises(UsageError, match=words) as err:
+        rw.RealWorldParams(**change)
+    assert "\n" not in str(err.value)
+
+
+def test_mild_halves_noise_and_jpeg_and_round_trips():
+    m = rw.RealWorldParams.mild()
+    assert m.noise_range == (0.5, 15.0) and m.poisson_scale_range2 == (0.025, 1.25)
+    assert m.jpeg_range == (65, 97) and m.blur_sigma == (0.2, 3.0)
+    assert rw.RealWorldParams.from_dict(json.loads(json.dumps(m.to_dict()))) == m
+    assert rw.DEFAULT_PARAMS.with_overrides(["noise_range=1,10", "sinc_prob=0"]).noise_range == (1.0, 10.0)
+
+
+# ---------------------------------------------------------------- ops vs the original runtime
+
+def _basicsr():
+    """BasicSR's degradations.py and img_process_util.py loaded by path (no package import)."""
+    if importlib.util.find_spec("torch") is None or importlib.util.find_spec("basicsr") is None:
+        pytest.skip("reference needs torch and basicsr (pip install torch basicsr --no-deps)")
+    root = importlib.util.find_spec("basicsr").submodule_search_locations[0]
+    stub = types.ModuleType("torchvision.transforms.functional_tensor")
+    stub.rgb_to_grayscale = None  # imported by degradations.py, unused by the kernels
+    for name in ("torchvision", "torchvision.transforms"):
+        sys.modules.setdefault(name, types.ModuleType(name))
+    sys.modules.setdefault("torchvision.transforms.functional_tensor", stub)
+    mods = []
+    for name, rel in (("_bsr_degradations", "data/degradations.py"), ("_bsr_imgproc", "utils/img_process_util.py")):
+        spec = importlib.util.spec_from_file_location(name, f"{root}/{rel}")
+        m = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(m)
+        mods.append(m)
+    return mods
+
+
+@pytest.mark.parametrize("ktype, size, sx, sy, theta, beta", [
+    (0, 9, 1.3, 1.3, 0.0, 1.0), (1, 15, 2.5, 0.7, 0.8, 1.0), (2, 21, 1.1, 1.1, 0.0, 0.6),
+    (3, 7, 2.0, 0.5, -2.0, 3.1), (4, 13, 1.7, 1.7, 0.0, 1.6), (5, 11, 0.4, 2.9, 2.5, 1.2)])
+def test_kernels_match_basicsr(ktype, size, sx, sy, theta, beta):
+    deg, _ = _basicsr()
+    iso = ktype % 2 == 0
+    fn = (deg.bivariate_Gaussian, deg.bivariate_generalized_Gaussian, deg.bivariate_plateau)[ktype // 2]
+    args = (size, sx, sy, theta) if ktype < 2 else (size, sx, sy, theta, beta)
+    ref = np.pad(fn(*args, isotropic=iso), (21 - size) // 2)
+    ours = rw.kernels_from([ktype], [size], [sx], [sy], [theta], [beta], [0.0], 21).numpy()[0]
+    np.testing.assert_allclose(ours, ref, atol=1e-7)
+
+
+@pytest.mark.parametrize("size, omega", [(7, 1.5), (13, 3.0), (21, 0.7)])
+def test_sinc_kernel_matches_basicsr(size, omega):
+    deg, _ = _basicsr()
+    ours = rw.kernels_from([rw.SINC], [size], [1.0], [1.0], [0.0], [1.0], [omega], 21).numpy()[0]
+    np.testing.assert_allclose(ours, deg.circular_lowpass_kernel(omega, size, pad_to=21), atol=1e-7)
+
+
+def test_resize_blur_usm_match_pytorch_and_basicsr():
+    _, proc = _basicsr()
+    import torch
+    import torch.nn.functional as F
+
+    x = np.random.default_rng(0).random((2, 37, 29, 3)).astype(np.float32)
+    xt = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous()
+    back = lambda t_: t_.permute(0, 2, 3, 1).numpy()  # noqa: E731
+    for i, mode in enumerate(rw.RESIZE_MODES):
+        for sf in (0.15, 0.37, 1.43):  # scale_factor: PyTorch samples with 1 / scale_factor
+            ref = back(F.interpolate(xt, scale_factor=sf, mode=mode))
+            ours = rw.resize(x, [math.floor(37 * sf), math.floor(29 * sf)], i, inv_scale=1 / sf).numpy()
+            np.testing.assert_allclose(ours, ref, atol=1e-5, err_msg=f"{mode} x{sf}")
+        for size in ((9, 7), (50, 41)):
+            np.testing.assert_allclose(rw.resize(x, size, i).numpy(), back(F.interpolate(xt, size=size, mode=mode)),
+                                       atol=1e-5, err_msg=f"{mode} {size}")
+    kernels = np.random.default_rng(1).random((2, 21, 21)).astype(np.float32)  # asymmetric: correlation
+    kernels /= kernels.sum(axis=(1, 2), keepdims=True)
+    np.testing.assert_allclose(rw.blur(x, kernels).numpy(), back(proc.filter2D(xt, torch.from_numpy(kernels))),
+                               atol=1e-5)
+    np.testing.assert_allclose(rw.usm_sharpen(x).numpy(), back(proc.USMSharp()(xt)), atol=1e-5)
+
+
+def test_reflect_pad_matches_numpy_and_survives_tiny_images():
+    x = np.arange(2 * 5 * 4 * 1, dtype=np.float32).reshape(2, 5, 4, 1)
+    np.testing.assert_array_equal(rw.reflect_pad(x, 3).numpy(), np.pad(x, ((0, 0), (3, 3), (3, 3), (0, 0)), "reflect"))
+    tiny = rw.blur(np.ones((1, 1, 2, 3), np.float32), rw.sample([0, 1], 1)["kernel1"]["kernel"])
+    np.testing.assert_allclose(tiny.numpy(), 1.0, atol=1e-5)
+
+
+# ---------------------------------------------------------------- noise and JPEG ops
+
+def test_noise_ops_have_their_documented_strength():
+    t = tf()
+    flat = np.full((2, 64, 64, 3), 0.5, np.float32)
+    out = rw.gaussian_noise(flat, [10.0, 20.0], [False, True], t.constant([1, 2], t.int64)).numpy() - 0.5
+    np.testing.assert_allclose(out.std(axis=(1, 2, 3)) * 255, [10, 20], rtol=0.05)
+    assert np.abs(out[1, ..., 0] - out[1, ..., 2]).max() == 0  # gray noise: one field on all channels
+    assert np.abs(out[0, ..., 0] - out[0, ..., 2]).max() > 0
+    ramp = np.tile(np.arange(256, dtype=np.float32) / 255.0, (256, 1))[None, ..., None]  # 256 levels: v = 256
+    noisy = rw.poisson_noise(ramp, [2.0], [False], t.constant([3, 4], t.int64)).numpy() - ramp
+    inside = (ramp > 0.2) & (ramp < 0.8)  # away from clipping: var = scale^2 * x / v
+    ratio = (noisy[inside] ** 2).mean() / (4.0 * ramp[inside] / 256.0).mean()
+    assert 0.9 < ratio < 1.1
+
+
+def test_jpeg_is_per_image_quality():
+    img = np.random.default_rng(0).random((1, 32, 32, 3)).astype(np.float32)
+    img = np.repeat(img, 2, axis=0)
+    out = rw.jpeg(img, [95, 30]).numpy()
+    err = np.abs(out - img).mean(axis=(1, 2, 3))
+    assert err[0] < err[1]
+    assert np.allclose(out * 255.0, np.round(out * 255.0), atol=1e-3)  # 8-bit levels
+
+
+# ---------------------------------------------------------------- the whole chain
+
+def test_output_shape_range_and_8bit_levels(hr_batch):
+    lr, s = rw.degrade_batch(hr_batch, [3, 4], 4, return_params=True)
+    assert lr.shape == (4, 16, 12, 3)
+    v = lr.numpy()
+    assert v.min() >= 0 and v.max() <= 1 and np.allclose(v * 255, np.round(v * 255), atol=1e-3)
+    odd = rw.degrade_batch(hr_batch[0, :50, :37], [5, 6], 3)  # rank 3, sizes not multiples of s
+    assert odd.shape == (16, 12, 3)
+    gray = rw.degrade_batch(hr_batch[:2, ..., :1], [7, 8], 2)  # one channel goes through too
+    assert gray.shape == (2, 32, 24, 1)
+    for rec in rw.records(s):
+        assert json.loads(json.dumps(rec)) == rec
+
+
+def test_same_seed_same_output_eager_and_tf_data(hr_batch):
+    t = tf()
+    a = rw.degrade_batch(hr_batch, [11, 12], 4)
+    b = rw.degrade_batch(hr_batch, [11, 12], 4)
+    d = next(iter(t.data.Dataset.from_tensors(hr_batch).map(lambda x: rw.degrade_batch(x, [11, 12], 4))))
+    assert np.array_equal(u8(a), u8(b)) and np.array_equal(u8(a), u8(d))  # eager == graph (tf.data)
+    assert not np.array_equal(u8(a), u8(rw.degrade_batch(hr_batch, [11, 13], 4)))
+    assert rw.records(rw.sample([11, 12], 4)) == rw.records(rw.sample([11, 12], 4))
+
+
+def test_sampled_parameters_stay_in_their_ranges():
+    t = tf()
+    p = rw.DEFAULT_PARAMS
+    s = rw.sample([21, 22], 4096)
+    for stage, sig, poi, jq in ((1, p.noise_range, p.poisson_scale_range, p.jpeg_range),
+                                (2, p.noise_range2, p.poisson_scale_range2, p.jpeg_range2)):
+        noise = s[f"noise{stage}"]
+        sigma, scale, q = noise["sigma"].numpy(), noise["poisson_scale"].numpy(), s[f"jpeg{stage}"].numpy()
+        assert sig[0] <= sigma.min() and sigma.max() <= sig[1] and abs(sigma.mean() - sum(sig) / 2) < 1.0
+        assert poi[0] <= scale.min() and scale.max() <= poi[1]
+        assert set(np.unique(q)) == set(range(jq[0], jq[1] + 1))  # every integer quality, nothing else
+        assert abs(noise["gray"].numpy().mean() - 0.4) < 0.03
+    for key, sigma_range in (("kernel1", p.blur_sigma), ("kernel2", p.blur_sigma2)):
+        k = s[key]
+        size, kernel, ktype = k["size"].numpy(), k["kernel"].numpy(), k["type"].numpy()
+        assert set(np.unique(size)) == set(range(7, 22, 2))
+        np.testing.assert_allclose(kernel.sum(axis=(1, 2)), 1.0, atol=1e-5)
+        c = np.arange(21) - 10
+        outside = (np.abs(c)[None, :, None] > size[:, None, None] // 2) | (np.abs(c)[None, None, :] > size[:, None, None] // 2)
+        assert np.all(kernel[outside] == 0)
+        assert abs((ktype == rw.SINC).mean() - 0.1) < 0.02
+        mixed = ktype[ktype != rw.SINC]
+        freq = np.bincount(mixed, minlength=6) / len(mixed)
+        np.testing.assert_allclose(freq, p.kernel_prob, atol=0.03)
+        sx = k["sigma_x"].numpy()[ktype != rw.SINC]
+        assert sigma_range[0] <= sx.min() and sx.max() <= sigma_range[1]
+    assert abs(s["sinc"]["applied"].numpy().mean() - 0.8) < 0.03
+    for rec in rw.records(rw.sample([23, 24], 8)):  # records: kernels cropped to size, summing to 1
+        for k in (rec["kernel1"], rec["kernel2"], rec["final_sinc"]):
+            if k is not None:
+                assert len(k["kernel"]) == k["size"] and abs(np.sum(k["kernel"]) - 1) < 1e-5
+    # per-batch draws: resize kinds and scales over many seeds
+    draw = t.function(lambda seed: rw.sample(seed, 1)["resize1"])
+    kinds, scales = [], []
+    for i in range(300):
+        r = draw(t.constant([99, i], t.int64))
+        kinds.append(int(r["kind"]))
+        scales.append((int(r["kind"]), float(r["scale"])))
+    np.testing.assert_allclose(np.bincount(kinds, minlength=3) / 300, p.resize_prob, atol=0.07)
+    assert all(1 <= v <= 1.5 for k, v in scales if k == 0) and all(0.15 <= v <= 1 for k, v in scales if k == 1)
+
+
+# ---------------------------------------------------------------- pipeline vs device
+
+def test_pipeline_and_device_modes_draw_the_same_distribution(tiny_data):
+    """LR pixel statistics of ``training_dataset`` (tf.data) and of the device train step's
+    pairs over 192 patches each agree within 4 standard errors (batch means), and so do the
+    noise sigma / JPEG quality draws of each mode's seed stream."""
+    t = tf()
+    from keras_sr.data.io import list_images
+    from keras_sr.data.pipeline import PipelineConfig, degradation_seeds, hr_crop_dataset, training_dataset
+    from keras_sr.training.augment import device_pairs, step_seed
+
+    files = list_images([tiny_data])
+    cfg = PipelineConfig(scale=4, patch_size=32, degradation="realworld", color_space="rgb", input_mode="lr",
+                         batch_size=4, seed=5, cache=True)
+    n_batches = 48
+    pipe = [x.numpy() for x, _ in training_dataset(files, cfg).take(n_batches)]
+    step = t.function(lambda hr, i: device_pairs(hr, 4, "realworld", step_seed(5, i))[0])
+    dev = [step(hr, t.constant(i, t.int64)).numpy() for i, hr in enumerate(hr_crop_dataset(files, cfg).take(n_batches))]
+    assert pipe[0].shape == dev[0].shape == (4, 8, 8, 3)
+    for stat in (np.mean, np.std):
+        a = np.array([stat(b) for b in pipe])
+        b = np.array([stat(b) for b in dev])
+        se = math.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
+        assert abs(a.mean() - b.mean()) < 4 * se, (stat.__name__, a.mean(), b.mean(), se)
+    pipe_seeds = [s for s in degradation_seeds(5).take(n_batches)]
+    dev_seeds = [step_seed(5, i) for i in range(n_batches)]
+    draws = t.function(lambda seed: rw.sample(seed, 4))
+    for seeds in (pipe_seeds, dev_seeds):
+        drawn = [draws(s) for s in seeds]
+        sigma = np.concatenate([d["noise1"]["sigma"].numpy() for d in drawn])
+        q = np.concatenate([d["jpeg2"].numpy() for d in drawn])
+        assert 1 <= sigma.min() and sigma.max() <= 30 and abs(sigma.mean() - 15.5) < 4 * 8.4 / 16
+        assert 30 <= q.min() and q.max() <= 95 and abs(q.mean() - 62.5) < 4 * 18.8 / 16
+
+
+def test_train_device_mode_runs_and_records_realworld(tiny_data, tmp_path):
+    out = tmp_path / "run"
+    r = run_cli("train", "espcn", "--factor", 4, "-d", tiny_data, "--color-space", "rgb", "--degradation",
+                "realworld", "--augment-on", "device", "--epochs", 1, "--steps-per-epoch", 2, "--batch-size", 4,
+                "--patch-size", 32, "--track", "none", "--degradation-param", "noise_range=1,15", "-o", out)
+    assert r.exit_code == 0, r.output
+    rec = json.loads((out / "record.json").read_text())
+    assert rec["degradation"] == "realworld" and rec["config"]["augment_on"] == "device"
+    assert rec["config"]["degradation_params"] == {"noise_range": [1.0, 15.0]}
+    assert rec["optimizer_iterations"] == {"model": 2}
+
+
+# ---------------------------------------------------------------- CLI
+
+def test_degrade_cli_writes_png_and_json_identically_for_a_seed(tiny_data, tmp_path):
+    from PIL import Image
+
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    r = run_cli("degrade", tiny_data, "-o", a, "--factor", 4, "--seed", 7, "--figure", tmp_path / "grid.png")
+    assert r.exit_code == 0, r.output
+    assert run_cli("degrade", tiny_data, "-o", b, "--factor", 4, "--seed", 7).exit_code == 0
+    assert run_cli("degrade", tiny_data, "-o", c, "--factor", 4, "--seed", 8).exit_code == 0
+    names = sorted(p.name for p in a.iterdir())
+    assert names == ["a.png", "b.png", "c.png", "d.png", "e_gray.png", "params.json"]
+    assert all((a / n).read_bytes() == (b / n).read_bytes() for n in names)
+    assert (a / "a.png").read_bytes() != (c / "a.png").read_bytes()
+    assert Image.open(a / "a.png").size == (24, 24) and Image.open(a / "e_gray.png").mode == "L"
+    rec = json.loads((a / "params.json").read_text())
+    assert rec["seed"] == 7 and rec["params"] == rw.DEFAULT_PARAMS.to_dict()
+    img = rec["images"]["a.png"]
+    assert img["seed"] == rw.image_seed(7, "a.png") and 30 <= img["params"]["jpeg1_quality"] <= 95
+    assert (tmp_path / "grid.png").stat().st_size > 0
+    bic = tmp_path / "bic"
+    assert run_cli("degrade", tiny_data, "-o", bic, "--degradation", "bicubic", "--factor", 2).exit_code == 0
+    assert Image.open(bic / "b.png").size == (48, 48)
+    assert json.loads((bic / "params.json").read_text())["params"] is None
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--degradation", "foo"], "unknown degradation 'foo'"),
+    (["--param", "noise_range=-1,30"], "noise sigma must be >= 0"),
+    (["--param", "jpeg_range=0,95"], "JPEG quality must be in 1..100"),
+    (["--param", "jpeg_range2=30,101"], "JPEG quality must be in 1..100"),
+    (["--param", "kernel_range=8,21"], "odd"),
+    (["--param", "nosuch=1"], "NAME=VALUE"),
+])
+def test_degrade_cli_bad_input_is_one_line_exit_2(tiny_data, tmp_path, args, words):
+    r = run_cli("degrade", tiny_data, "-o", tmp_path / "out", *args)
+    assert r.exit_code == 2
+    assert r.output.startswith("Error: ") and words in r.output and r.output.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_evaluate_realworld_is_deterministic_and_reports_params(tiny_data, tmp_path):
+    base = ["evaluate", "-m", "espcn-x4", "-d", tiny_data, "--factor", 4, "--degradation", "realworld",
+            "--seed", 0]
+    r1 = run_cli(*base, "--json", "--report", tmp_path / "rep")
+    r2 = run_cli(*base, "--json")
+    assert r1.exit_code == 0 and r2.exit_code == 0, r1.output
+    j1, j2 = (json.loads(r.output[r.output.index("{"):]) for r in (r1, r2))
+    assert j1["rows"] == j2["rows"] and j1["protocol"] == "paper+realworld-seed0"
+    deg = j1["degradation"]
+    assert deg["seed"] == 0 and deg["params"] == rw.DEFAULT_PARAMS.to_dict()
+    assert sorted(deg["images"]) == ["a", "b", "c", "d", "e_gray"]
+    summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
+    assert summary["degradation"] == deg
+    r3 = run_cli("evaluate", "-m", "espcn-x4", "-d", tiny_data, "--factor", 4, "--json")
+    plain = json.loads(r3.output[r3.output.index("{"):])
+    assert "degradation" not in plain and plain["protocol"] == "paper"
+    assert plain["mean"]["bicubic_psnr"] > j1["mean"]["bicubic_psnr"] + 3  # degraded LR is much worse
