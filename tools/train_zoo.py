@@ -59,6 +59,27 @@ ZOO = {
                      extra=["--blocks", "8", "--filters", "32", "--patch-size", "64", "--d-filters", "32",
                             "--content", "pixel", "--loss", "l1", "--lpips-weight", "1",
                             "--vgg-weights", "{weights}/perceptual/lpips_vgg16_v0.1.npz"]),
+    # Real-world restorers (Real-ESRGAN's recipe sized for 2 CPU cores): SRVGGNetCompact 32 x 8
+    # (int8-friendly), RGB, the realworld degradation (Real-ESRGAN x4plus ranges) drawn per batch
+    # in tf.data, L1 (stage 1, Real-ESRNet). The weak-denoise sibling fine-tunes realesr-x4 on the
+    # mild ranges (noise halved, JPEG quality halfway to 100; RealWorldParams.mild()); the GAN
+    # stage adds the VGG16 perceptual term, 0.1 x U-Net GAN, EMA and sharpened targets.
+    "realesr-x4": dict(arch="srvgg", factor=4, epochs=40, steps=250, lr=5e-4, batch=16,
+                       extra=["--filters", "32", "--convs", "8", "--patch-size", "128", "--loss", "l1",
+                              "--degradation", "realworld"]),
+    "realesr-x2": dict(arch="srvgg", factor=2, epochs=40, steps=250, lr=5e-4, batch=16,
+                       extra=["--filters", "32", "--convs", "8", "--patch-size", "96", "--loss", "l1",
+                              "--degradation", "realworld"]),
+    "realesr-x4-wdn": dict(arch="srvgg", factor=4, epochs=10, steps=250, lr=2e-4, batch=16, init="realesr-x4",
+                           extra=["--filters", "32", "--convs", "8", "--patch-size", "128", "--loss", "l1",
+                                  "--degradation", "realworld",
+                                  "--degradation-param", "noise_range=0.5,15", "--degradation-param", "noise_range2=0.5,12.5",
+                                  "--degradation-param", "poisson_scale_range=0.025,1.5",
+                                  "--degradation-param", "poisson_scale_range2=0.025,1.25",
+                                  "--degradation-param", "jpeg_range=65,97", "--degradation-param", "jpeg_range2=65,97"]),
+    "realesrgan-x4": dict(arch="realesrgan", factor=4, epochs=12, steps=250, lr=1e-4, batch=16, init="realesr-x4",
+                          extra=["--filters", "32", "--convs", "8", "--patch-size", "128", "--d-filters", "32",
+                                 "--vgg-weights", "{weights}/perceptual/lpips_vgg16_v0.1.npz"]),
 }
 
 
