@@ -126,3 +126,32 @@ def test_resume_accepts_a_run_from_before_an_option_existed():
     cfg.lr_data = ["lr/"]
     assert not _same_config(json.loads(json.dumps(saved)), cfg)
     assert not _same_config(dict(json.loads(json.dumps(saved)), epochs=999), TrainConfig.resolve("fsrcnn", factor=2))
+
+
+def test_a_run_stopped_after_its_last_epoch_is_finished_not_restarted(tmp_path, tiny_data):
+    """Killed (or failed) between the end of fit() and writing model.keras: re-running the same
+    command finishes the run from best.keras and its log instead of training again."""
+    import csv
+
+    from click.testing import CliRunner
+
+    from keras_sr.cli.main import main
+
+    args = ["train", "fsrcnn-s", "--factor", "2", "--data", str(tiny_data), "--epochs", "2",
+            "--steps-per-epoch", "2", "--batch-size", "4", "--out", str(tmp_path / "run")]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    run = tmp_path / "run"
+    (run / "model.keras").rename(run / "best.keras")  # the state of a run that stopped at the end
+    (run / "record.json").unlink()
+    log_before = (run / "log.csv").read_text()
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    assert "finishing it from best.keras" in r.stderr
+    assert (run / "log.csv").read_text() == log_before  # no epoch trained again
+    record = json.loads((run / "record.json").read_text())
+    assert record["finished_from_best_checkpoint"] is True and record["epochs_completed"] == 2
+    assert record["optimizer_iterations"] == {"model": None, "logged_epochs_x_steps": 4}
+    assert (run / "model.keras").exists() and not (run / "best.keras").exists()
+    with open(run / "log.csv") as f:
+        assert len(list(csv.DictReader(f))) == 2

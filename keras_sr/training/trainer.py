@@ -446,10 +446,20 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
     ]
     if resuming:
         print(f"Resuming the interrupted run in {out} (epochs done: {len(previous)})", file=sys.stderr)
+    # A run stopped after its last epoch but before model.keras was written (killed, or an error in
+    # the final evaluation): every epoch is logged and the best checkpoint is there, so the run is
+    # finished from them instead of starting again over its own log.
+    fit_done = (not resuming and cfg.arch not in GAN_DISCRIMINATORS and best_path.exists()
+                and len(read_log(log_path)) >= cfg.epochs)
+    if fit_done:
+        print(f"All {cfg.epochs} epochs of the run in {out} are done; finishing it from best.keras",
+              file=sys.stderr)
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2  # one line per epoch in logs
     t0 = time.time()
-    if custom_loop:
+    if fit_done:
+        pass
+    elif custom_loop:
         distributed.fit_loop(strategy, fit_model, train_ds, val_ds, epochs=cfg.epochs,
                              steps=steps if cfg.patch_mode == "random" else None, callbacks=callbacks,
                              backup_dir=out / "backup", global_batch=cfg.batch_size, verbose=verbose)
@@ -479,11 +489,14 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
         "steps_per_epoch": steps,
         "epochs_completed": len(rows),
         "wall_time_s_this_invocation": round(wall, 1),
+        **({"finished_from_best_checkpoint": True} if fit_done else {}),
         "best_val_psnr_patches": max(r.get("val_psnr", -1) for r in rows),
     }
     # optimizer steps over the whole run, resumed parts included (restored from the backup)
     gan = cfg.arch in GAN_DISCRIMINATORS
     record["optimizer_iterations"] = {"generator" if gan else "model": _steps(fit_model.optimizer)}
+    if fit_done:  # the optimizer of the finished fit is gone: count the logged epochs instead
+        record["optimizer_iterations"] = {"model": None, "logged_epochs_x_steps": len(rows) * (steps or 0)}
     if gan:
         record["discriminator_params"] = int(fit_model.discriminator.count_params())
         record["optimizer_iterations"]["discriminator"] = _steps(fit_model.d_optimizer)
