@@ -2,7 +2,10 @@
 
 Timings on shared CPUs are noisy, so every number comes with the Keras baseline measured in
 the same run, and results are reported as ratios to it (median and p90 over ``runs`` calls
-after ``warmup`` calls). Inputs are the model's input tensor, ``[1, size, size, C]``.
+after ``warmup`` calls). Inputs are the model's input tensor, ``[1, size, size, C]``. Each
+TFLite row says which delegate ran it (``delegate``: one of
+:data:`keras_sr.export.DELEGATES`), how many of its ops the delegate took
+(``delegated_ops``, "k/n") and which ops were left to LiteRT's builtin kernels (``cpu_ops``).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ def bench(model, sizes=(256, 512), modes=("fp32", "fp16", "dynamic", "int8"), ru
           warmup: int = 3, threads: int | None = None, export_dir=None, progress=None) -> dict:
     """Benchmark ``model``; exports it (raw signature only, no parity) unless ``export_dir``
     already holds ``model_<mode>.tflite`` files."""
-    from keras_sr.export import ExportConfig, interpreter, run_tflite
+    from keras_sr.export import ExportConfig, delegate_info, interpreter, run_tflite
     from keras_sr.export.exporter import export
     from keras_sr.inference import Upscaler
 
@@ -68,8 +71,10 @@ def bench(model, sizes=(256, 512), modes=("fp32", "fp16", "dynamic", "int8"), ru
             say(f"{f.name} {size}x{size}")
             it = interpreter(path=f, threads=threads)
             res = _time(lambda: run_tflite(it, x), runs, warmup)
+            d = delegate_info(it)
             rows.append({"backend": f"tflite {mode}", "size": size, **res,
-                         "ratio_vs_keras": base["median_ms"] / res["median_ms"]})
+                         "ratio_vs_keras": base["median_ms"] / res["median_ms"], "delegate": d["delegate"],
+                         "delegated_ops": f"{d['delegated']}/{d['ops']}", "cpu_ops": d["cpu_ops"]})
     if tmp is not None:
         tmp.cleanup()
     return {"model": str(up.info.source or up.model.name), "runs": runs, "warmup": warmup,
@@ -79,8 +84,11 @@ def bench(model, sizes=(256, 512), modes=("fp32", "fp16", "dynamic", "int8"), ru
 def format_bench(result: dict) -> str:
     lines = [f"{result['model']}: median / p90 of {result['runs']} runs (ratio = Keras median / this median; "
              "> 1 is faster than Keras)",
-             f"{'backend':<16} {'input':>9} {'median ms':>10} {'p90 ms':>9} {'x Keras':>8}"]
+             f"{'backend':<16} {'input':>9} {'median ms':>10} {'p90 ms':>9} {'x Keras':>8}  delegate (ops it runs)"]
     for r in result["rows"]:
+        delegate = f"{r['delegate']} ({r['delegated_ops']})" if r.get("delegate") else "-"
+        if r.get("cpu_ops"):
+            delegate += f"; builtin kernels: {', '.join(r['cpu_ops'])}"
         lines.append(f"{r['backend']:<16} {r['size']:>4}x{r['size']:<4} {r['median_ms']:>10.2f} "
-                     f"{r['p90_ms']:>9.2f} {r['ratio_vs_keras']:>8.2f}")
+                     f"{r['p90_ms']:>9.2f} {r['ratio_vs_keras']:>8.2f}  {delegate}")
     return "\n".join(lines)

@@ -55,6 +55,27 @@ def _affine(x, matrix, offset):
     return outs
 
 
+# Name of the colour-conversion ops in traced graphs: the int8 photo export keeps them float.
+GRAPH_NAME = "keras_sr_color"
+
+
+def _is_4d_tensor(x) -> bool:
+    return not isinstance(x, np.ndarray) and getattr(x, "shape", None) is not None and len(x.shape) == 4
+
+
+def _affine_conv(x, matrix, offset):
+    """The same affine map on a 4-D ``[N, H, W, 3]`` tensor as one 1x1 convolution with bias:
+    a single CONV_2D in TFLite (which XNNPACK runs in one pass) instead of per-channel slices,
+    multiplies and adds (~20 ops, each a pass over the image)."""
+    from keras_sr._backend import tf
+
+    t = tf()
+    x = t.cast(x, t.float32)
+    w = t.constant(np.asarray(matrix, np.float32).T[None, None])
+    y = t.nn.conv2d(x, w, strides=1, padding="VALID", name=f"{GRAPH_NAME}_conv")
+    return t.nn.bias_add(y, np.asarray(offset, np.float32), name=GRAPH_NAME)
+
+
 def rgb_to_y(rgb, space: str = "y-bt601"):
     """Luma Y (``[..., 1]``, in [0, 1]) of RGB in [0, 1] for the given YCbCr flavour."""
     _check(space)
@@ -66,6 +87,8 @@ def rgb_to_ycbcr(rgb, space: str = "y-bt601"):
     """YCbCr (``[..., 3]``, in [0, 1]) of RGB in [0, 1]; see module docstring for flavours."""
     _check(space)
     m, off = _MATRICES[space]
+    if _is_4d_tensor(rgb):
+        return _affine_conv(rgb, m, off)
     return _stack(_affine(rgb, m, off), rgb)
 
 
@@ -74,6 +97,8 @@ def ycbcr_to_rgb(ycbcr, space: str = "y-bt601"):
     _check(space)
     m, off = _MATRICES[space]
     inv = np.linalg.inv(m)
+    if _is_4d_tensor(ycbcr):
+        return _affine_conv(ycbcr, inv, -inv @ off)
     centred = _stack([ycbcr[..., i : i + 1] - float(off[i]) for i in range(3)], ycbcr)
     return _stack(_affine(centred, inv, np.zeros(3)), ycbcr)
 

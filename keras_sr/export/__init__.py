@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from keras_sr._backend import keras, tf
+from keras_sr.data.color import GRAPH_NAME
 from keras_sr.errors import KerasSRError, UsageError
 
 MODES = ("fp32", "fp16", "dynamic", "int8")
@@ -133,7 +134,15 @@ def _int8_core_only(conv, representative):
         warnings.simplefilter("ignore")
         debugger = t.lite.experimental.QuantizationDebugger(
             converter=conv, debug_dataset=representative, debug_options=opts)
+        # The colour conversions are 1x1 CONV_2Ds (keras_sr.data.color): keep them float too,
+        # found by their op name in the calibrated float model.
+        opts.denylisted_nodes = _tensor_names(debugger.calibrated_model, GRAPH_NAME)
         return debugger.get_nondebug_quantized_model()
+
+
+def _tensor_names(content: bytes, marker: str) -> list[str]:
+    it = interpreter(content, delegates=False)
+    return sorted({d["name"] for d in it.get_tensor_details() if marker in d["name"]})
 
 
 def interpreter(model_content: bytes | None = None, path=None, threads: int | None = None,
@@ -149,6 +158,48 @@ def interpreter(model_content: bytes | None = None, path=None, threads: int | No
                       model_path=str(path) if path else None, **kwargs)
     except (ValueError, RuntimeError) as exc:
         raise KerasSRError(f"not a TFLite model: {path or 'bytes'} ({str(exc).splitlines()[0]})") from None
+
+
+DELEGATES = ("XNNPACK", "none (builtin kernels)")
+
+
+def delegate_info(it) -> dict:
+    """Which delegate runs an interpreter's graph, read off its nodes after ``allocate_tensors``:
+    ``delegate`` is ``"XNNPACK"`` when at least one node was handed to the default XNNPACK
+    delegate (LiteRT's CPU delegate; it appears as DELEGATE nodes), else
+    ``"none (builtin kernels)"`` (LiteRT's own CPU kernels run every op). ``ops`` counts the
+    model's ops, ``delegated`` those XNNPACK runs, ``partitions`` the DELEGATE nodes and
+    ``cpu_ops`` the op names left to the builtin kernels (each boundary between the two costs
+    a tensor hand-over)."""
+    nodes = it._get_ops_details()
+    dels = [n for n in nodes if n["op_name"] == "DELEGATE"]
+    ops = [n for n in nodes if n["op_name"] != "DELEGATE"]
+    d_in = {int(t) for n in dels for t in n["inputs"]}
+    d_out = {int(t) for n in dels for t in n["outputs"]}
+    outputs = {int(d["index"]) for d in it.get_output_details()}
+    consumers: dict = {}
+    for n in ops:
+        for t in n["inputs"]:
+            consumers.setdefault(int(t), []).append(n["index"])
+    # An op outside every partition produces a tensor that a DELEGATE node or the graph output
+    # reads, or one that another such op reads; tensors a DELEGATE node produces are the only
+    # way out of a partition.
+    outside = {n["index"] for n in ops
+               if any(int(t) not in d_out and (int(t) in d_in or int(t) in outputs) for t in n["outputs"])}
+    changed = bool(dels)
+    while changed:
+        changed = False
+        for n in ops:
+            if n["index"] not in outside and any(
+                    int(t) not in d_out and any(c in outside for c in consumers.get(int(t), []))
+                    for t in n["outputs"]):
+                outside.add(n["index"])
+                changed = True
+    if not dels:
+        outside = {n["index"] for n in ops}
+    return {"delegate": DELEGATES[0] if dels else DELEGATES[1], "partitions": len(dels),
+            "ops": len(ops), "delegated": len(ops) - len(outside),
+            "cpu_ops": sorted({n["op_name"] for n in ops if n["index"] in outside})}
 
 
 def tflite_ops(content: bytes) -> list[str]:
