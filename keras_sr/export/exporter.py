@@ -21,9 +21,13 @@ from keras_sr.evaluation import metrics
 from keras_sr.evaluation.protocol import modcrop
 from keras_sr.export import (GPU_UNSUPPORTED, MODES, ExportConfig, check_exportable, convert,
                              interpreter, io_details, run_tflite, tflite_ops)
-from keras_sr.export.graphs import deploy_model, photo_fn, raw_fn
+from keras_sr.export.graphs import deconv_as_conv, photo_fn, raw_fn, repeat_as_conv
 
 PARITY_CROP = 192  # HR crop (px) of each parity image, to keep the check fast
+
+
+def _concats(model) -> list[str]:
+    return [layer.name for layer in model.layers if type(layer).__name__ == "Concatenate"]
 
 
 def _sha256(data: bytes) -> str:
@@ -86,13 +90,12 @@ class _Reference:
 def _representative(ref: _Reference, images, signature: str, n: int = 24, size: int = 48,
                     fixed: tuple | None = None):
     """Representative batches for int8 calibration: random LR crops of the calibration
-    images (``fixed`` = the (h, w) of a fixed-shape signature)."""
+    images (``fixed`` = the (h, w) of a fixed-shape signature; images smaller than that are
+    mirrored out to it, so any --input-size can be calibrated)."""
     rng = np.random.default_rng(0)
     lrs = [ref.lr_photo(modcrop(img, ref.scale)) for img in images]
     if fixed:
-        lrs = [lr for lr in lrs if lr.shape[0] >= fixed[0] and lr.shape[1] >= fixed[1]]
-        if not lrs:
-            raise KerasSRError(f"no calibration image is large enough for --input-size {fixed[0]}x{fixed[1]}")
+        lrs = [_mirror_to(lr, fixed) for lr in lrs]
 
     def gen():
         for i in range(n):
@@ -104,6 +107,14 @@ def _representative(ref: _Reference, images, signature: str, n: int = 24, size: 
             yield [crop[None]] if signature.startswith("photo") else [ref.model_input(crop)]
 
     return gen
+
+
+def _mirror_to(img: np.ndarray, size) -> np.ndarray:
+    """``img`` extended by repeated symmetric mirroring to at least ``size`` (h, w)."""
+    while img.shape[0] < size[0] or img.shape[1] < size[1]:
+        ph, pw = (min(max(0, size[i] - img.shape[i]), img.shape[i]) for i in (0, 1))
+        img = np.pad(img, ((0, ph), (0, pw)) + ((0, 0),) * (img.ndim - 2), mode="symmetric")
+    return img
 
 
 def _prepare_out(out: Path, overwrite: bool) -> Path:
@@ -159,9 +170,13 @@ def export(cfg: ExportConfig, progress=None) -> dict:
 
 def _export_into(work: Path, cfg, model, ref, info, scale, channels, border, calib, parity_images, say):
     k, t = keras(), tf()
-    deployed = deploy_model(model)  # FSRCNN: deconvolution -> conv + DEPTH_TO_SPACE (exact)
-    rewrites = [] if deployed is model else [f"{model.layers[-1].name}: Conv2DTranspose -> Conv2D + "
-                                            "DEPTH_TO_SPACE (equivalent weights)"]
+    # exact rewrites: ABPN's anchor concat -> 1x1 conv; FSRCNN's deconvolution -> conv + DEPTH_TO_SPACE
+    anchored = repeat_as_conv(model)
+    deployed = deconv_as_conv(anchored)
+    rewrites = [] if anchored is model else [f"{name}: Concatenate of one tensor -> fixed 1x1 Conv2D "
+                                             "(XNNPACK runs it)" for name in _concats(model)]
+    rewrites += [] if deployed is anchored else [f"{model.layers[-1].name}: Conv2DTranspose -> Conv2D + "
+                                                 "DEPTH_TO_SPACE (equivalent weights)"]
     model = deployed
     saved_dir = work / "saved_model"
     archive = k.export.ExportArchive()

@@ -82,6 +82,49 @@ def photo_fn(model, info, scale: int, border: int):
 
 
 def deploy_model(model):
+    """An equivalent model for export (exact rewrites; parity is still checked against the
+    original): :func:`repeat_as_conv` (ABPN's anchor), then :func:`deconv_as_conv` (FSRCNN)."""
+    return deconv_as_conv(repeat_as_conv(model))
+
+
+def repeat_as_conv(model):
+    """A channel ``Concatenate`` of one tensor ``n`` times (ABPN's anchor: the input repeated
+    ``s*s`` times) becomes a fixed 1x1 ``Conv2D`` of ones to the same channels. XNNPACK does
+    not take a CONCATENATION of that many inputs (x3: 9, x4: 16), so LiteRT ran it on its
+    builtin kernels, splitting the delegated graph in two; the conv is delegated and exact
+    (int8: weight 1 and the input's scale are represented exactly). Other models are returned
+    unchanged."""
+    import numpy as np
+
+    from keras_sr._backend import keras
+
+    k = keras()
+
+    def repeated(layer, args) -> bool:
+        xs = args[0] if len(args) == 1 else None
+        return (isinstance(layer, k.layers.Concatenate) and layer.axis in (-1, 3)
+                and isinstance(xs, (list, tuple)) and len(xs) > 1 and all(x is xs[0] for x in xs))
+
+    if not any(isinstance(layer, k.layers.Concatenate) for layer in model.layers):
+        return model
+    found = []
+
+    def call(layer, *args, **kwargs):
+        if not repeated(layer, args):
+            return layer(*args, **kwargs)
+        x, n = args[0][0], len(args[0])
+        c = int(x.shape[-1])
+        conv = k.layers.Conv2D(c * n, 1, use_bias=False, name=f"{layer.name}_as_conv")
+        out = conv(x)
+        conv.set_weights([np.tile(np.eye(c, dtype=np.float32), (1, n))[None, None]])
+        found.append(layer.name)
+        return out
+
+    clone = k.models.clone_model(model, clone_function=lambda layer: layer, call_function=call)
+    return clone if found else model
+
+
+def deconv_as_conv(model):
     """An equivalent model for export: a final stride-``s`` ``Conv2DTranspose`` (FSRCNN's
     upscaling layer) becomes a low-resolution ``Conv2D`` to ``C*s*s`` channels plus one
     DEPTH_TO_SPACE, which TFLite runs on its optimised convolution kernels (its int8 and hybrid
