@@ -35,7 +35,7 @@ def bench(model, sizes=(256, 512), modes=("fp32", "fp16", "dynamic", "int8"), ru
           warmup: int = 3, threads: int | None = None, export_dir=None, progress=None) -> dict:
     """Benchmark ``model``; exports it (raw signature only, no parity) unless ``export_dir``
     already holds ``model_<mode>.tflite`` files."""
-    from keras_sr.export import ExportConfig, delegate_info, interpreter, run_tflite
+    from keras_sr.export import ExportConfig, cpu_threads, delegate_info, interpreter, run_tflite
     from keras_sr.export.exporter import export
     from keras_sr.inference import Upscaler
 
@@ -78,7 +78,7 @@ def bench(model, sizes=(256, 512), modes=("fp32", "fp16", "dynamic", "int8"), ru
     if tmp is not None:
         tmp.cleanup()
     return {"model": str(up.info.source or up.model.name), "runs": runs, "warmup": warmup,
-            "threads": threads, "rows": rows}
+            "threads": threads or cpu_threads(), "rows": rows}
 
 
 def format_bench(result: dict) -> str:

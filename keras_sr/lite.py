@@ -34,7 +34,8 @@ def read_metadata(path) -> tuple[dict, dict]:
 
 
 class Upscaler(StagedUpscaler):
-    """Upscale images with an exported TFLite model (``threads``: LiteRT CPU threads)."""
+    """Upscale images with an exported TFLite model (``threads``: LiteRT CPU threads, default:
+    the cores this process may use, as TensorFlow)."""
 
     def __init__(self, path, threads: int | None = None, factor: int | None = None):
         from keras_sr.export import interpreter

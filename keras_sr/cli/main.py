@@ -477,7 +477,7 @@ def export(model, modes, saved_model, out, input_size, calibration, int8_io, par
 @click.option("--sizes", default="256,512", show_default=True, help="Input sizes (square), comma-separated.")
 @click.option("--modes", default="fp32,fp16,dynamic,int8", show_default=True, help="TFLite modes.")
 @click.option("--runs", default=10, show_default=True, type=click.IntRange(3, 10000))
-@click.option("--threads", type=int, help="CPU threads for Keras and LiteRT.")
+@click.option("--threads", type=int, help="CPU threads for Keras and LiteRT (default: all cores, both).")
 @click.option("--json", "as_json", is_flag=True)
 def bench(model, sizes, modes, runs, threads, as_json):
     """Latency of MODEL in Keras vs its TFLite variants (ratios to Keras, same run)."""
