@@ -302,7 +302,7 @@ def format_report(result: dict) -> str:
     head = ["scale", "keras_sr (LiteRT photo)", "OpenCV peer"]
     head += [f"speed ratio {s}²" for s in sizes]
     head += [f"median ms ours / peer {s}²" for s in sizes]
-    head += [f"{d} PSNR / SSIM ours | peer" for d in result["datasets"]]
+    head += [f"{d} PSNR / SSIM {who}" for d in result["datasets"] for who in ("ours", "peer")]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for sc in result["scales"]:
         ours = sc["ours"]
@@ -318,14 +318,10 @@ def format_report(result: dict) -> str:
                 ours_ms = (sc.get("ours_speed") or {}).get(str(s))
                 cells.append(f"{_ms(ours_ms)} / {_ms(t['peer_ms'] if t else None)}")
             for d in result["datasets"]:
-                q = sc.get("quality", {}).get(d)
-                if not q:
-                    cells.append("-")
-                    continue
-                o = q["ours"]
-                pq = q.get(p["peer"])
-                cells.append(f"{o['psnr']:.2f} / {o['ssim']:.4f} | "
-                             + (f"{pq['psnr']:.2f} / {pq['ssim']:.4f}" if pq else "-"))
+                q = sc.get("quality", {}).get(d) or {}
+                for who in ("ours", p["peer"]):
+                    v = q.get(who)
+                    cells.append(f"{v['psnr']:.2f} / {v['ssim']:.4f}" if v else "-")
             lines.append("| " + " | ".join(cells) + " |")
     bic = [f"x{sc['scale']} " + ", ".join(f"{d} {q['bicubic']['psnr']:.2f} / {q['bicubic']['ssim']:.4f}"
                                           for d, q in sc.get("quality", {}).items())
@@ -555,7 +551,15 @@ def main(argv=None) -> int:
     ap.add_argument("--peers", default=str(SHARED / "peers" / "opencv_dnn_superres"))
     ap.add_argument("--data", default=str(SHARED / "datasets"), help="folder holding Set5/ and Set14/")
     ap.add_argument("--no-opencv", action="store_true", help="skip the OpenCV columns")
+    ap.add_argument("--from-json", help="only re-render the table of a result saved with --json")
     args = ap.parse_args(argv)
+    if args.from_json:
+        result = json.loads(Path(args.from_json).read_text())
+        text = format_candidates(result) if "rows" in result else format_report(result)
+        print(text)
+        if args.out:
+            write_text(Path(args.out), text + "\n")
+        return 0
     args.sizes = [int(v) for v in args.sizes.split(",")]
     if args.quick:
         args.rounds, args.per_round = 2, 2
