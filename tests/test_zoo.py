@@ -129,6 +129,16 @@ def test_shipped_models_load_verify_and_reproduce_their_card(name, shared_path):
         assert abs(m["model_psnr"] - card["measured"][ds]["psnr"]) <= 0.02, (name, ds, m)
         if lpips:
             assert abs(m["model_lpips"] - card["measured"][ds]["lpips"]) <= 0.002, (name, ds, m)
+    if "measured_realworld" in card:  # real-world models: the degraded sets, same LR every run
+        from keras_sr.evaluation.protocol import get_protocol
+
+        for ds in ("Set5", "Set14"):
+            m = evaluate(model, shared_path("datasets", ds), card["scale"], metric_names=("psnr", "ssim", "lpips"),
+                         protocol=get_protocol("paper", degradation=card["degradation"], seed=0),
+                         lpips_weights=shared_path("weights", "perceptual", "lpips_alex_v0.1.npz")).means()
+            assert abs(m["model_psnr"] - card["measured_realworld"][ds]["psnr"]) <= 0.02, (name, ds, m)
+            assert abs(m["bicubic_psnr"] - card["measured_realworld"][ds]["bicubic_psnr"]) <= 0.02, (name, ds, m)
+            assert abs(m["model_lpips"] - card["measured_realworld"][ds]["lpips"]) <= 0.002, (name, ds, m)
 
 
 def _tool(name: str):

@@ -13,6 +13,44 @@ import sys
 from pathlib import Path
 
 
+def realworld_rows(model, name: str, shared: Path, seed: int = 0) -> dict:
+    """Degraded Set5/Set14 (``--degradation realworld --seed 0``: PSNR/SSIM/LPIPS of the model and of
+    bicubic on the same LR) and, at x4, RealSRSet NIQE: the real-world issue's protocol."""
+    from keras_sr.evaluation.evaluate import evaluate
+    from keras_sr.evaluation.no_reference import evaluate_no_reference
+    from keras_sr.evaluation.protocol import get_protocol
+
+    scale = model.sr_info.scale
+    alex = shared / "weights" / "perceptual" / "lpips_alex_v0.1.npz"
+    rows = {}
+    for ds in ("Set5", "Set14"):
+        m = evaluate(model, shared / "datasets" / ds, scale, metric_names=("psnr", "ssim", "lpips"),
+                     protocol=get_protocol("paper", degradation=model.sr_info.degradation, seed=seed),
+                     lpips_weights=alex).means()
+        rows[ds] = {k: round(m[f"{who}_{metric}"], 4 if metric != "psnr" else 3)
+                    for who, prefix in (("model", ""), ("bicubic", "bicubic_"))
+                    for metric in ("psnr", "ssim", "lpips") for k in [prefix + metric]}
+        rows[ds]["command"] = (f"keras-sr evaluate --model {name} --dataset {ds} --factor {scale} --degradation "
+                               f"{model.sr_info.degradation} --seed {seed} --metrics psnr,ssim,lpips "
+                               "--lpips-weights ../shared/weights/perceptual/lpips_alex_v0.1.npz")
+    if scale == 4:
+        m = evaluate_no_reference(model, shared / "datasets" / "RealSRSet", scale,
+                                  niqe_params=shared / "weights" / "niqe" / "niqe_pris_params.npz").means()
+        rows["RealSRSet"] = {"niqe": round(m["model_niqe"], 3), "bicubic_niqe": round(m["bicubic_niqe"], 3),
+                             "command": f"keras-sr evaluate --model {name} --dataset RealSRSet --factor 4 "
+                                        "--metrics niqe --niqe-params ../shared/weights/niqe/niqe_pris_params.npz"}
+    return rows
+
+
+def write_card(card: dict) -> None:
+    import json
+
+    from keras_sr.data.io import atomic_write_text
+    from keras_sr.zoo import zoo_dir
+
+    atomic_write_text(zoo_dir() / f"{card['name']}.json", json.dumps(card, indent=2) + "\n")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("run", type=Path)
@@ -20,6 +58,7 @@ def main() -> int:
     ap.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared")
     ap.add_argument("--overwrite", action="store_true")
     args = ap.parse_args()
+    from keras_sr.data.degradations import get_degradation
     from keras_sr.errors import KerasSRError
     from keras_sr.evaluation.evaluate import evaluate
     from keras_sr.models.loading import load_model
@@ -42,6 +81,9 @@ def main() -> int:
             if rgb:
                 measured[ds].update(lpips=round(m["model_lpips"], 4), bicubic_lpips=round(m["bicubic_lpips"], 4))
         card = ship(args.run, args.name, measured, overwrite=args.overwrite)
+        if get_degradation(model.sr_info.degradation).stochastic:  # real-world models: their own protocol
+            card["measured_realworld"] = realworld_rows(model, args.name, args.shared)
+            write_card(card)
     except KerasSRError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
