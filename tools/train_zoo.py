@@ -31,9 +31,13 @@ ZOO = {
     "fsrcnn-x2": dict(arch="fsrcnn", factor=2, epochs=60, steps=500, lr=1e-3, batch=64),
     "fsrcnn-x3": dict(arch="fsrcnn", factor=3, epochs=30, steps=500, lr=5e-4, batch=64, init="fsrcnn-x2"),
     "fsrcnn-x4": dict(arch="fsrcnn", factor=4, epochs=30, steps=500, lr=5e-4, batch=64, init="fsrcnn-x2"),
-    "espcn-x2": dict(arch="espcn", factor=2, epochs=40, steps=500, lr=1e-3, batch=64),
-    "espcn-x3": dict(arch="espcn", factor=3, epochs=40, steps=500, lr=1e-3, batch=64),
-    "espcn-x4": dict(arch="espcn", factor=4, epochs=40, steps=500, lr=1e-3, batch=64),
+    # ESPCN with ReLU (issue 17): with tanh this recipe trains a near-linear filter (tanh stays in
+    # its linear range); the shipped tanh models (31.51 dB Set5 x3) came from these rows without it.
+    # espcn-x3 with ReLU, same 20k steps: Set5 32.32 / Set14 28.99 (tanh: 31.51 / 28.35); the
+    # 32.45 target needs a longer run (--epochs-multiplier 3 under way when this was written).
+    "espcn-x2": dict(arch="espcn", factor=2, epochs=40, steps=500, lr=1e-3, batch=64, extra=["--activation", "relu"]),
+    "espcn-x3": dict(arch="espcn", factor=3, epochs=40, steps=500, lr=1e-3, batch=64, extra=["--activation", "relu"]),
+    "espcn-x4": dict(arch="espcn", factor=4, epochs=40, steps=500, lr=1e-3, batch=64, extra=["--activation", "relu"]),
     # mobile: anchor-based plain net, int8-friendly (see saved_models/README.md)
     "abpn-x2": dict(arch="abpn", factor=2, epochs=40, steps=500, lr=1e-3, batch=64),
     "abpn-x3": dict(arch="abpn", factor=3, epochs=40, steps=500, lr=1e-3, batch=64),
