@@ -26,17 +26,22 @@ def test_espcn_activation_default_relu_tanh_available():
         build_model("espcn", 3, activation="sigmoid")
 
 
+SHIPPED_ACTIVATION = {2: "tanh", 3: "relu", 4: "tanh"}  # espcn-x3 was re-shipped with ReLU (issue 17)
+
+
 @pytest.mark.parametrize("scale", [2, 3, 4])
-def test_shipped_tanh_espcn_loads_as_saved(scale):
-    """The shipped espcn .keras files keep tanh (stored in their config), whatever the builder
-    default: same output as numpy's forward pass of their weights with tanh."""
+def test_shipped_espcn_loads_as_saved(scale):
+    """A shipped espcn .keras file keeps the activation it was trained with (stored in its config),
+    whatever the builder default: same output as numpy's forward pass of its weights."""
     import keras_sr
 
     path = ROOT / "saved_models" / f"espcn-x{scale}.keras"
     if not path.exists():
         pytest.skip(f"{path.name} not in this checkout")
     model = keras_sr.load_model(path)
-    assert _activations(model) == ["tanh", "tanh"]
+    act = SHIPPED_ACTIVATION[scale]
+    assert _activations(model) == [act, act]
+    fn = np.tanh if act == "tanh" else (lambda v: np.maximum(v, 0.0))
     x = np.random.default_rng(0).random((1, 6, 7, 1), dtype=np.float32)
 
     def conv(a, layer):  # 'same' convolution (cross-correlation, as Keras) in numpy
@@ -49,8 +54,8 @@ def test_shipped_tanh_espcn_loads_as_saved(scale):
                 out += p[i:i + a.shape[0], j:j + a.shape[1], :] @ w[i, j]
         return out + b
 
-    h = np.tanh(conv(x[0].astype(np.float64), model.get_layer("conv1")))
-    h = np.tanh(conv(h, model.get_layer("conv2")))
+    h = fn(conv(x[0].astype(np.float64), model.get_layer("conv1")))
+    h = fn(conv(h, model.get_layer("conv2")))
     h = conv(h, model.get_layer(f"conv3_x{scale}"))  # [6, 7, s*s] -> depth_to_space
     ref = h.reshape(6, 7, scale, scale).transpose(0, 2, 1, 3).reshape(6 * scale, 7 * scale)
     np.testing.assert_allclose(model.predict(x, verbose=0)[0, ..., 0], ref, atol=1e-5)
