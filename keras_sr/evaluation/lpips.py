@@ -179,6 +179,20 @@ def lpips(a, b, net: str = "alex", weights=None):
     return get_lpips(net, str(weights) if weights else None)(a, b)
 
 
+def _vgg16_input(weights):
+    """The LPIPS VGG16 file's path and arrays, an RGB [0, 1] input and its ImageNet-normalised tensor."""
+    path = find_weights("vgg", weights)
+    arrays = _load_npz(path)
+    try:
+        mean = arrays["content/imagenet_mean"].astype(np.float32)
+        std = arrays["content/imagenet_std"].astype(np.float32)
+    except KeyError:
+        raise KerasSRError(f"{path}: no ImageNet mean/std (not the LPIPS VGG16 file?)") from None
+    k = keras()
+    inputs = k.Input((None, None, 3), name="rgb01")
+    return path, arrays, inputs, k.layers.Normalization(mean=mean, variance=std**2, name="imagenet_norm")(inputs)
+
+
 @lru_cache(maxsize=4)
 def vgg16_features(layer: str = "conv5_3", weights: str | None = None):
     """torchvision VGG16 up to ``layer`` (post-ReLU), from the LPIPS VGG16 npz, as a
@@ -187,17 +201,9 @@ def vgg16_features(layer: str = "conv5_3", weights: str | None = None):
     names = [item[0] for item in VGG16_LAYERS if item != "pool"]
     if layer not in names:
         raise KerasSRError(f"unknown VGG16 layer {layer!r}; known: {', '.join(names)}")
-    path = find_weights("vgg", weights)
-    arrays = _load_npz(path)
+    path, arrays, inputs, x = _vgg16_input(weights)
     k = keras()
     L = k.layers
-    try:
-        mean = arrays["content/imagenet_mean"].astype(np.float32)
-        std = arrays["content/imagenet_std"].astype(np.float32)
-    except KeyError:
-        raise KerasSRError(f"{path}: no ImageNet mean/std (not the LPIPS VGG16 file?)") from None
-    x = inputs = k.Input((None, None, 3), name="rgb01")
-    x = L.Normalization(mean=mean, variance=std**2, name="imagenet_norm")(x)
     pending = []
     for item in VGG16_LAYERS:
         if item == "pool":
@@ -228,17 +234,9 @@ def vgg16_taps(taps: tuple = VGG16_TAPS, weights: str | None = None, pre_activat
     bad = [t for t in taps if t not in names]
     if bad or not taps:
         raise KerasSRError(f"unknown VGG16 layer {bad[0] if bad else '(none)'!r}; known: {', '.join(names)}")
-    path = find_weights("vgg", weights)
-    arrays = _load_npz(path)
+    path, arrays, inputs, x = _vgg16_input(weights)
     k = keras()
     L = k.layers
-    try:
-        mean = arrays["content/imagenet_mean"].astype(np.float32)
-        std = arrays["content/imagenet_std"].astype(np.float32)
-    except KeyError:
-        raise KerasSRError(f"{path}: no ImageNet mean/std (not the LPIPS VGG16 file?)") from None
-    x = inputs = k.Input((None, None, 3), name="rgb01")
-    x = L.Normalization(mean=mean, variance=std**2, name="imagenet_norm")(x)
     pending, outputs, last = [], {}, max(names.index(t) for t in taps)
     for item in VGG16_LAYERS:
         if item == "pool":
