@@ -12,7 +12,7 @@ it into the generator: validation during training uses the raw weights). ``lpips
 generator's loss. The discriminator runs in training mode in both updates (BN on batch
 statistics, as in the paper's implementation): scoring the generator against its inference-mode
 statistics gave a near-blind adversarial signal. Data: ``(lr, hr)`` float batches, or with
-``device_augment=True`` uint8 HR crops that are flipped/rotated, degraded (``degrade(hr, seed)``,
+``device_augment=True`` uint8 HR crops that are flipped/rotated, degraded (``degrade(hr, scale, seed)``,
 bicubic by default; any stateless batch degradation, e.g. ``realworld``) and scaled inside the
 compiled step, with seeds from a checkpointed ``keras.random.SeedGenerator``.
 
