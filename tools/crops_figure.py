@@ -7,7 +7,9 @@ scoring: PSNR/LPIPS tables come from ``keras-sr evaluate``).
         [--lpips-weights ../shared/weights/perceptual/lpips_alex_v0.1.npz] [--out saved_models/srgan_crops.png]
 
 LR = MATLAB-bicubic downscale of the mod-cropped HR, rounded to 8 bits (the paper protocol's
-input). The crop is the window of ``--crop`` HR pixels where the first model gains most over
+input); with ``--degradation realworld --seed N`` the LR ``keras-sr evaluate --degradation realworld
+--seed N`` scores (Real-ESRGAN's chain, seeded by (N, file name)), shown nearest-upscaled as the
+second column. The crop is the window of ``--crop`` HR pixels where the first model gains most over
 bicubic (Y squared error). Titles give each method's PSNR (Y, shave = scale) and, with
 ``--lpips-weights``, LPIPS (AlexNet, RGB) on the whole image.
 """
@@ -29,6 +31,8 @@ def main() -> int:
     ap.add_argument("--crop", type=int, default=96, help="HR crop side in px")
     ap.add_argument("--lpips-weights", type=Path)
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--degradation", default="bicubic", help="bicubic (paper protocol) or realworld")
+    ap.add_argument("--seed", type=int, default=0, help="realworld: the evaluation seed")
     args = ap.parse_args()
     import matplotlib
 
@@ -60,21 +64,30 @@ def main() -> int:
         lpips = get_lpips("alex", str(args.lpips_weights))
     s = args.factor
     deg = get_degradation("bicubic")
-    columns = ["HR", "bicubic", *(name for name, _ in models)]
+    real = get_degradation(args.degradation).stochastic
+    columns = ["HR", *(["degraded LR"] if real else []), "bicubic", *(Path(name).stem for name, _ in models)]
     fig, axes = plt.subplots(len(args.images), len(columns), figsize=(2.4 * len(columns), 2.6 * len(args.images)),
                              squeeze=False)
     for path, row in zip(args.images, axes):
         hr = read_image(path)[..., :3]
         hr = hr[: hr.shape[0] // s * s, : hr.shape[1] // s * s]
-        lr = np.asarray(deg.downscale(hr.astype(np.float32) / 255.0, s))  # 8-bit values, [0, 1]
-        lr_u8 = np.round(lr * 255).astype(np.uint8)
+        if real:  # the LR evaluate --degradation realworld --seed N scores
+            from keras_sr.data import realworld
+
+            lr_u8, _ = realworld.degrade_image(hr, s, realworld.image_seed(args.seed, path.name))
+            lr = lr_u8.astype(np.float32) / 255.0
+        else:
+            lr = np.asarray(deg.downscale(hr.astype(np.float32) / 255.0, s))  # 8-bit values, [0, 1]
+            lr_u8 = np.round(lr * 255).astype(np.uint8)
         bic = np.round(np.asarray(deg.upscale(lr, hr.shape[:2])) * 255).astype(np.uint8)
-        outs = [hr, bic, *(keras_sr.upscale(lr_u8, m, factor=s) for _, m in models)]
+        shown = [np.repeat(np.repeat(lr_u8, s, axis=0), s, axis=1)] if real else []
+        outs = [hr, *shown, bic, *(keras_sr.upscale(lr_u8, m, factor=s) for _, m in models)]
         ys = [np.squeeze(rgb_to_y(o.astype(np.float64) / 255.0, "y-bt601")) for o in outs]
-        win = best_window(ys[0] * 255, ys[1] * 255, ys[2] * 255, size=args.crop)
+        k = 1 + len(shown)  # bicubic's column; the first model's is k + 1
+        win = best_window(ys[0] * 255, ys[k] * 255, ys[k + 1] * 255, size=args.crop)
         for ax, img, y, name in zip(row, outs, ys, columns):
             title = name
-            if name != "HR":
+            if name not in ("HR", "degraded LR"):
                 title += f"\n{psnr(ys[0], y, 1.0, shave=s):.2f} dB"
                 if lpips is not None:
                     title += f" / LPIPS {float(lpips(img / 255.0, hr / 255.0)):.3f}"
@@ -83,7 +96,8 @@ def main() -> int:
             ax.imshow(img[win], interpolation="nearest")
             ax.set_title(title, fontsize=7)
             ax.axis("off")
-    fig.suptitle(f"x{s}: HR, bicubic and models (PSNR on Y; LPIPS on RGB, lower = closer)", fontsize=9)
+    fig.suptitle(f"x{s} {args.degradation}{f' seed {args.seed}' if real else ''}: HR, bicubic and models "
+                 "(PSNR on Y; LPIPS on RGB, lower = closer)", fontsize=9)
     fig.tight_layout()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out, dpi=110)
