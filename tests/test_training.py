@@ -155,3 +155,8 @@ def test_a_run_stopped_after_its_last_epoch_is_finished_not_restarted(tmp_path, 
     assert (run / "model.keras").exists() and not (run / "best.keras").exists()
     with open(run / "log.csv") as f:
         assert len(list(csv.DictReader(f))) == 2
+    (run / "model.keras").rename(run / "best.keras")  # same state, but another config: refused
+    r = CliRunner().invoke(main, [*args[:-2], "--lr", "5e-4", *args[-2:]])
+    assert r.exit_code == 1 and "holds a stopped run with a different config" in r.stderr
+    r = CliRunner().invoke(main, args)  # the refusal left the run as it was: the same command finishes it
+    assert r.exit_code == 0 and "finishing it from best.keras" in r.stderr, r.output

@@ -372,7 +372,17 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
     custom_loop = distributed.needs_custom_loop(cfg.strategy, strategy)
     if custom_loop:
         cfg = dataclasses.replace(cfg, out=distributed.worker_out(strategy, cfg.out))
+    saved = Path(cfg.out) / "config.json"  # read before this invocation rewrites it
+    previous_cfg = json.loads(saved.read_text()) if saved.is_file() and not overwrite else None
     out, resuming = _prepare_out(cfg, overwrite)
+    # A run stopped after its last epoch but before model.keras was written (killed, or an error in
+    # the final evaluation): every epoch is logged and the best checkpoint is there, so the run is
+    # finished from them instead of starting again over its own log.
+    fit_done = (not resuming and cfg.arch not in GAN_DISCRIMINATORS and (out / "best.keras").exists()
+                and len(read_log(out / "log.csv")) >= cfg.epochs)
+    if fit_done and not (previous_cfg is not None and _same_config(previous_cfg, cfg)):
+        raise KerasSRError(f"{out} holds a stopped run with a different config; re-run it with the same "
+                           "options, or use --overwrite or another --out")
     _write_json(out / "config.json", cfg.to_dict())
 
     k.utils.set_random_seed(cfg.seed)
@@ -446,11 +456,6 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
     ]
     if resuming:
         print(f"Resuming the interrupted run in {out} (epochs done: {len(previous)})", file=sys.stderr)
-    # A run stopped after its last epoch but before model.keras was written (killed, or an error in
-    # the final evaluation): every epoch is logged and the best checkpoint is there, so the run is
-    # finished from them instead of starting again over its own log.
-    fit_done = (not resuming and cfg.arch not in GAN_DISCRIMINATORS and best_path.exists()
-                and len(read_log(log_path)) >= cfg.epochs)
     if fit_done:
         print(f"All {cfg.epochs} epochs of the run in {out} are done; finishing it from best.keras",
               file=sys.stderr)
