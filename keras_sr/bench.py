@@ -19,15 +19,20 @@ import numpy as np
 from keras_sr._backend import tf
 
 
-def _time(fn, runs: int, warmup: int) -> dict:
+def sample_ms(fn, runs: int, warmup: int = 0) -> list[float]:
+    """Wall times of ``runs`` calls of ``fn`` in milliseconds, after ``warmup`` untimed calls."""
     for _ in range(warmup):
         fn()
     samples = []
     for _ in range(runs):
         t0 = time.perf_counter()
         fn()
-        samples.append(time.perf_counter() - t0)
-    ms = np.array(samples) * 1000
+        samples.append((time.perf_counter() - t0) * 1000)
+    return samples
+
+
+def _time(fn, runs: int, warmup: int) -> dict:
+    ms = np.array(sample_ms(fn, runs, warmup))
     return {"median_ms": float(np.median(ms)), "p90_ms": float(np.percentile(ms, 90))}
 
 

@@ -30,7 +30,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,17 +44,10 @@ export(ExportConfig(model=sys.argv[1], out=sys.argv[2], modes=["fp32", "int8"],
 
 
 def _timer(fn):
-    def timer(runs, warmup=0):
-        for _ in range(warmup):
-            fn()
-        ms = []
-        for _ in range(runs):
-            t0 = time.perf_counter()
-            fn()
-            ms.append((time.perf_counter() - t0) * 1000)
-        return ms
+    """``timer(runs, warmup=0)`` -> wall times in ms of ``fn`` (keras_sr.bench.sample_ms)."""
+    from keras_sr.bench import sample_ms
 
-    return timer
+    return lambda runs, warmup=0: sample_ms(fn, runs, warmup)
 
 
 def measure(name: str, size: int, rounds: int, per_round: int, work: Path, before: str | None) -> list[dict]:

@@ -221,17 +221,10 @@ def photo_runner(path: Path, threads: int):
 
 
 def in_process_timer(fn):
-    def timer(runs, warmup=0):
-        for _ in range(warmup):
-            fn()
-        ms = []
-        for _ in range(runs):
-            t0 = time.perf_counter()
-            fn()
-            ms.append((time.perf_counter() - t0) * 1000)
-        return ms
+    """``timer(runs, warmup=0)`` -> wall times in ms of ``fn`` (keras_sr.bench.sample_ms)."""
+    from keras_sr.bench import sample_ms
 
-    return timer
+    return lambda runs, warmup=0: sample_ms(fn, runs, warmup)
 
 
 def alternate(timers: dict, rounds: int, per_round: int, warmup: int = 1) -> dict:
