@@ -96,6 +96,21 @@ def leakage(info, files) -> list[str]:
     return [Path(f).name for f in files if sha256_file(f) in trained]
 
 
+def eight_bit_images(files, desc: str, progress: bool = False):
+    """``(path, image)`` for each file: 8-bit ``[H, W]`` or ``[H, W, 3]`` (alpha dropped); anything
+    else is a :class:`KerasSRError`. ``progress``: a tqdm bar named ``desc``."""
+    iterator = files
+    if progress:
+        from tqdm import tqdm
+
+        iterator = tqdm(files, desc=desc, unit="img", leave=False)
+    for path in iterator:
+        image = read_image(path)
+        if image.dtype != np.uint8:
+            raise KerasSRError(f"evaluation expects 8-bit images: {path}")
+        yield path, (image[..., :3] if image.ndim == 3 else image)
+
+
 def evaluate(model, data, scale: int, protocol: str | Protocol = "paper", progress: bool = False,
              name: str | None = None, metric_names=("mse", "psnr", "ssim"), lpips_weights=None,
              keep_outputs: bool = False, strict_scale: bool = False, niqe_params=None) -> EvalResult:
@@ -164,16 +179,7 @@ def evaluate(model, data, scale: int, protocol: str | Protocol = "paper", progre
         result.degradation = {"name": deg.name, "seed": proto.seed, "params": params.to_dict(),
                               "image_seed": "sha256(f'{seed}:{file name}'), first 8 bytes", "images": {}}
     shave = proto.shave_for(scale)
-    iterator = files
-    if progress:
-        from tqdm import tqdm
-
-        iterator = tqdm(files, desc=f"evaluate x{scale}", unit="img", leave=False)
-    for path in iterator:
-        hr = read_image(path)
-        if hr.dtype != np.uint8:
-            raise KerasSRError(f"evaluation expects 8-bit images: {path}")
-        hr = hr[..., :3] if hr.ndim == 3 else hr
+    for path, hr in eight_bit_images(files, f"evaluate x{scale}", progress):
         if proto.modcrop:
             hr = modcrop(hr, scale)
         h, w = hr.shape[:2]

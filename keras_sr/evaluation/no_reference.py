@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from keras_sr.data.degradations import get_degradation
-from keras_sr.data.io import list_images, read_image
+from keras_sr.data.io import list_images
 from keras_sr.errors import KerasSRError, UsageError
-from keras_sr.evaluation.evaluate import EvalResult, leakage
+from keras_sr.evaluation.evaluate import EvalResult, eight_bit_images, leakage
 
 PROTOCOL = "no-reference"
 METRICS = ("niqe",)
@@ -78,16 +78,7 @@ def evaluate_no_reference(model, data, scale: int | None = None, progress: bool 
     result = EvalResult(protocol=PROTOCOL, scale=scale, model=str(label or "baseline"),
                         metrics=METRICS, warnings=notes, leaked_files=leaked, comparable=not notes)
     deg = get_degradation("bicubic")
-    iterator = files
-    if progress:
-        from tqdm import tqdm
-
-        iterator = tqdm(files, desc=f"NIQE x{scale}", unit="img", leave=False)
-    for path in iterator:
-        lr = read_image(path)
-        if lr.dtype != np.uint8:
-            raise KerasSRError(f"evaluation expects 8-bit images: {path}")
-        lr = lr[..., :3] if lr.ndim == 3 else lr
+    for path, lr in eight_bit_images(files, f"NIQE x{scale}", progress):
         h, w = lr.shape[0] * scale, lr.shape[1] * scale
         planes = lr[..., None] if lr.ndim == 2 else lr
         bic = np.asarray(deg.upscale(planes.astype(np.float32) / 255.0, size=(h, w)))
