@@ -61,7 +61,33 @@ def zoo_path(name: str) -> Path:
     return path
 
 
-DEFAULT_MODEL = "fsrcnn-x2"
+DEFAULT_MODEL = "fsrcnn-x2"  # the clean-bicubic benchmark default (tests, README quickstart references)
+# What `keras-sr upscale photo.jpg` / `keras-sr export` use without --model, per factor: the
+# real-world restorer (trained on the realworld degradation: blur, noise, JPEG) where one is
+# shipped, else the bicubic-trained benchmark model of that factor (with a note saying so).
+PHOTO_MODELS = {2: "realesr-x2", 4: "realesr-x4"}
+BENCHMARK_MODELS = {2: "fsrcnn-x2", 3: "fsrcnn-x3", 4: "fsrcnn-x4"}
+DEFAULT_FACTOR = 2
+
+
+def default_model(factor: int | None = None) -> tuple[str, str | None]:
+    """``(name, note)``: the shipped model used when none is named, for ``factor`` (default 2).
+
+    Real photos: the ``realworld``-trained model of that factor (``PHOTO_MODELS``). A factor
+    without one gets the bicubic-trained ``BENCHMARK_MODELS`` entry and ``note`` says so (meant
+    for stderr; never a silent substitution). Raises :class:`ModelLoadError` when neither is
+    shipped.
+    """
+    factor = int(factor or DEFAULT_FACTOR)
+    known = cards()
+    photo, bench = PHOTO_MODELS.get(factor), BENCHMARK_MODELS.get(factor)
+    if photo in known:
+        return photo, None
+    if bench in known:
+        return bench, (f"no real-world x{factor} model shipped; using {bench} (trained on clean bicubic "
+                       "downscales: it will not remove noise, blur or JPEG artefacts)")
+    raise ModelLoadError(f"no MODEL given and no shipped x{factor} model is installed "
+                         f"(looked for {', '.join(n for n in (photo, bench) if n)}); pass --model")
 
 PUBLISHED = {  # Set5 / Set14 PSNR (Y, paper protocol) of each architecture's paper
     ("fsrcnn", 2): (37.00, 32.63), ("fsrcnn", 3): (33.06, 29.37), ("fsrcnn", 4): (30.72, 27.61),

@@ -152,15 +152,18 @@ def test_bare_export_command_uses_the_default_shipped_model(tmp_path, monkeypatc
     from click.testing import CliRunner
 
     from keras_sr.cli.main import main
-    from keras_sr.zoo import DEFAULT_MODEL, cards
+    from keras_sr.errors import ModelLoadError
+    from keras_sr.zoo import default_model
 
-    if DEFAULT_MODEL not in cards():
-        pytest.skip("the default model is not shipped")
+    try:
+        default, _ = default_model()
+    except ModelLoadError as e:
+        pytest.skip(f"no default model shipped: {e}")
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("KERAS_SR_DATA", raising=False)
     r = CliRunner().invoke(main, ["export", "--tflite"])
     assert r.exit_code == 0, r.output
-    folder = tmp_path / "exports" / DEFAULT_MODEL
+    folder = tmp_path / "exports" / default
     assert (folder / "model_fp32.tflite").exists() and (folder / "photo_fp32.tflite").exists()
     meta = json.loads((folder / "metadata.json").read_text())
     assert set(meta["files"]) == {"model_fp32.tflite", "photo_fp32.tflite"} and meta["scale"] == 2

@@ -141,6 +141,69 @@ def test_shipped_models_load_verify_and_reproduce_their_card(name, shared_path):
             assert abs(m["model_lpips"] - card["measured_realworld"][ds]["lpips"]) <= 0.002, (name, ds, m)
 
 
+@pytest.fixture()
+def photo_zoo(tmp_path, monkeypatch):
+    """A private zoo with a real-world x4 model and a benchmark x3 model, nothing at x2."""
+    from keras_sr.data.io import sha256_file
+    from keras_sr.models import srvgg
+
+    folder = tmp_path / "pz"
+    folder.mkdir()
+    for name, scale, degradation in (("realesr-x4", 4, "realworld"), ("fsrcnn-x3", 3, "bicubic")):
+        path = folder / f"{name}.keras"
+        save_with_info(srvgg(scale, filters=4, convs=1), path,
+                       ModelInfo(architecture="srvgg", scale=scale, color_space="rgb", input_mode="lr",
+                                 degradation=degradation))
+        (folder / f"{name}.json").write_text(json.dumps({"name": name, "file": path.name, "scale": scale,
+                                                         "sha256": sha256_file(path)}))
+    monkeypatch.setenv("KERAS_SR_ZOO_DIR", str(folder))
+    return folder
+
+
+def test_default_model_is_the_real_world_model_of_the_factor_else_a_named_fallback(photo_zoo, tmp_path):
+    from click.testing import CliRunner
+    from PIL import Image
+
+    from keras_sr.cli.main import main
+    from keras_sr.zoo import default_model
+
+    assert default_model(4) == ("realesr-x4", None)
+    name, note = default_model(3)
+    assert name == "fsrcnn-x3" and "no real-world x3 model shipped; using fsrcnn-x3" in note
+    with pytest.raises(ModelLoadError, match="no shipped x2 model.*realesr-x2, fsrcnn-x2"):
+        default_model()
+    img = tmp_path / "in.png"
+    Image.fromarray(np.full((6, 5, 3), 90, np.uint8)).save(img)
+    run = CliRunner().invoke
+    r = run(main, ["upscale", str(img), "-o", str(tmp_path / "x4.png"), "--factor", "4"])
+    assert r.exit_code == 0 and "Note:" not in r.stderr, r.output
+    assert Image.open(tmp_path / "x4.png").size == (20, 24)
+    r = run(main, ["upscale", str(img), "-o", str(tmp_path / "x3.png"), "--factor", "3"])
+    assert r.exit_code == 0 and "Note: no real-world x3 model shipped; using fsrcnn-x3" in r.stderr, r.output
+    assert Image.open(tmp_path / "x3.png").size == (15, 18)
+    r = run(main, ["upscale", str(img), "-o", str(tmp_path / "x2.png")])
+    assert r.exit_code == 1 and r.stderr.count("\n") == 1 and "no shipped x2 model" in r.stderr
+    assert not (tmp_path / "x2.png").exists()
+
+
+@pytest.mark.parametrize("factor", sorted(__import__("keras_sr.zoo").zoo.PHOTO_MODELS))
+def test_shipped_photo_default_beats_the_bicubic_model_on_degraded_set5(factor, shared_path):
+    """The switch of issue 15: the default for photos is the real-world model only where it
+    beats the bicubic-trained benchmark model of its scale on degraded Set5 (realworld, seed 0)."""
+    from keras_sr.evaluation.evaluate import evaluate
+    from keras_sr.evaluation.protocol import get_protocol
+    from keras_sr.zoo import BENCHMARK_MODELS, PHOTO_MODELS
+
+    shipped = _shipped()
+    if PHOTO_MODELS[factor] not in shipped:
+        pytest.skip(f"{PHOTO_MODELS[factor]} is not shipped (x{factor} falls back to {BENCHMARK_MODELS[factor]})")
+    protocol = get_protocol("paper", degradation="realworld", seed=0)
+    psnr = {name: evaluate(keras_sr.load_model(name), shared_path("datasets", "Set5"), factor,
+                           metric_names=("psnr",), protocol=protocol).means()["model_psnr"]
+            for name in (PHOTO_MODELS[factor], BENCHMARK_MODELS[factor])}
+    assert psnr[PHOTO_MODELS[factor]] > psnr[BENCHMARK_MODELS[factor]] + 0.1, psnr
+
+
 def _tool(name: str):
     import importlib.util
 

@@ -12,6 +12,11 @@ input); with ``--degradation realworld --seed N`` the LR ``keras-sr evaluate --d
 second column. The crop is the window of ``--crop`` HR pixels where the first model gains most over
 bicubic (Y squared error). Titles give each method's PSNR (Y, shave = scale) and, with
 ``--lpips-weights``, LPIPS (AlexNet, RGB) on the whole image.
+
+``--real-images`` adds rows of real low-quality photos that have no HR (RealSRSet): the LR
+itself (nearest-upscaled) takes the HR column, the crop is where the first model departs most
+from bicubic, and titles give NIQE (``--niqe-params``; lower = more natural) of the whole upscale,
+as ``keras-sr evaluate --dataset RealSRSet --metrics niqe`` scores it.
 """
 
 from __future__ import annotations
@@ -27,7 +32,10 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("models", nargs="+", help="zoo names, run folders or .keras files")
     ap.add_argument("--factor", type=int, required=True)
-    ap.add_argument("--images", nargs="+", type=Path, required=True)
+    ap.add_argument("--images", nargs="+", type=Path, default=[], help="HR test images (degraded here)")
+    ap.add_argument("--real-images", nargs="+", type=Path, default=[],
+                    help="real LR photos without HR (e.g. ../shared/datasets/RealSRSet/oldphoto2.png)")
+    ap.add_argument("--niqe-params", type=Path, help="niqe_pris_params.npz: NIQE in the real rows' titles")
     ap.add_argument("--crop", type=int, default=96, help="HR crop side in px")
     ap.add_argument("--lpips-weights", type=Path)
     ap.add_argument("--out", type=Path, required=True)
@@ -48,7 +56,10 @@ def main() -> int:
     from keras_sr.evaluation.evaluate import best_window
     from keras_sr.evaluation.metrics import psnr
 
-    missing = [p for p in args.images if not p.exists()]
+    if not args.images and not args.real_images:
+        print("Error: give --images (HR) and/or --real-images (LR without HR)", file=sys.stderr)
+        return 2
+    missing = [p for p in (*args.images, *args.real_images) if not p.exists()]
     if missing:
         print(f"Error: no such image: {missing[0]}", file=sys.stderr)
         return 2
@@ -66,8 +77,8 @@ def main() -> int:
     deg = get_degradation("bicubic")
     real = get_degradation(args.degradation).stochastic
     columns = ["HR", *(["degraded LR"] if real else []), "bicubic", *(Path(name).stem for name, _ in models)]
-    fig, axes = plt.subplots(len(args.images), len(columns), figsize=(2.4 * len(columns), 2.6 * len(args.images)),
-                             squeeze=False)
+    rows = len(args.images) + len(args.real_images)
+    fig, axes = plt.subplots(rows, len(columns), figsize=(2.4 * len(columns), 2.6 * rows), squeeze=False)
     for path, row in zip(args.images, axes):
         hr = read_image(path)[..., :3]
         hr = hr[: hr.shape[0] // s * s, : hr.shape[1] // s * s]
@@ -94,6 +105,31 @@ def main() -> int:
             else:
                 title = f"{path.name}\n{title}"
             ax.imshow(img[win], interpolation="nearest")
+            ax.set_title(title, fontsize=7)
+            ax.axis("off")
+    niqe_params = None
+    if args.real_images and args.niqe_params:
+        from keras_sr.evaluation.niqe import load_params, niqe_of_uint8
+
+        niqe_params = load_params(args.niqe_params)
+    for path, row in zip(args.real_images, axes[len(args.images):]):
+        lr_u8 = read_image(path)[..., :3]
+        lr = lr_u8.astype(np.float32) / 255.0
+        size = (lr.shape[0] * s, lr.shape[1] * s)
+        bic = np.clip(np.round(np.asarray(deg.upscale(lr, size)) * 255), 0, 255).astype(np.uint8)
+        outs = [bic, *(np.asarray(keras_sr.upscale(lr_u8, m, factor=s))[: size[0], : size[1]] for _, m in models)]
+        ys = [np.squeeze(rgb_to_y(o.astype(np.float64) / 255.0, "y-bt601")) * 255 for o in outs]
+        win = best_window(ys[1], ys[0], ys[1], size=args.crop)  # where the first model departs most from bicubic
+        shown = np.repeat(np.repeat(lr_u8, s, axis=0), s, axis=1)
+        cells = [(shown, f"{path.name}\nreal LR (no HR)")]
+        if real:
+            cells.append((None, ""))  # the degraded-LR column: the real LR is already shown
+        for img, name in zip(outs, columns[len(cells):]):
+            cells.append((img, name + (f"\nNIQE {niqe_of_uint8(img, niqe_params, name=path.name):.2f}"
+                                       if niqe_params is not None else "")))
+        for ax, (img, title) in zip(row, cells):
+            if img is not None:
+                ax.imshow(img[win], interpolation="nearest")
             ax.set_title(title, fontsize=7)
             ax.axis("off")
     fig.suptitle(f"x{s} {args.degradation}{f' seed {args.seed}' if real else ''}: HR, bicubic and models "

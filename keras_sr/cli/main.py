@@ -183,8 +183,8 @@ def train(arch, factor, data, lr_data, epochs, batch_size, lr, degradation, degr
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
 @click.option("--output", "-o", required=True, type=click.Path(),
               help="Output file (one input) or folder (several inputs / a folder).")
-@click.option("--model", "-m", default="fsrcnn-x2", show_default=True,
-              help="Model: zoo name, .keras file, run folder or .h5 weights.")
+@click.option("--model", "-m", help="Model: zoo name, .keras file, run folder or .h5 weights (default: the "
+              "shipped real-world model of --factor, realesr-x2 / realesr-x4; see `keras-sr models`).")
 @factor_option
 @click.option("--tile", type=click.IntRange(8, None), help="LR tile size in px (default: from --max-memory).")
 @click.option("--max-memory", type=click.FloatRange(16, None), default=256, show_default=True,
@@ -206,6 +206,12 @@ def upscale(inputs, output, model, factor, tile, max_memory, tile_batch, quality
     """
     from keras_sr.inference.batch import upscale_files
 
+    if model is None:
+        from keras_sr.zoo import default_model
+
+        model, note = default_model(factor)
+        if note:
+            click.echo(f"Note: {note}", err=True)
     if denoise is not None:
         from keras_sr.models.denoise import with_denoise
 
@@ -428,11 +434,11 @@ def export(model, modes, saved_model, out, input_size, calibration, int8_io, par
     from keras_sr.export.exporter import format_parity
 
     if model is None:
-        from keras_sr.zoo import DEFAULT_MODEL, cards
+        from keras_sr.zoo import default_model
 
-        if DEFAULT_MODEL not in cards():
-            raise KerasSRError(f"no MODEL given and the default shipped model {DEFAULT_MODEL} is not installed")
-        model = DEFAULT_MODEL
+        model, note = default_model()
+        if note:
+            click.echo(f"Note: {note}", err=True)
     mode_list = [m.strip() for m in (modes or ("" if saved_model else "fp32")).split(",") if m.strip()]
     for m in mode_list:
         if m not in MODES:
