@@ -185,3 +185,28 @@ def test_deconvolution_exports_as_an_equal_conv_and_depth_to_space(scale):
         np.testing.assert_allclose(deployed.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-5)
     espcn = build_model("espcn", scale)
     assert deploy_model(espcn) is espcn
+
+
+def test_int8_keeps_the_abpn_anchor_float(tmp_path):
+    """ABPN's output is anchor (the input repeated) + an int8 residual: in the int8 files the
+    anchor conv reads the float input and the add runs in float, so the 8-bit input is not
+    requantized to the calibrated int8 grid on its way to the output (abpn-x2 on Set5: raw int8
+    -0.211 -> -0.162 dB, photo int8 -0.215 -> -0.171 dB)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from keras_sr.models import ModelInfo, save_with_info
+
+    path = save_with_info(build_model("abpn", 2, filters=4, convs=1), tmp_path / "abpn.keras",
+                          ModelInfo("abpn", 2, input_mode="lr", color_space="y-bt601"))
+    export(ExportConfig(model=str(path), out=str(tmp_path / "exp"), modes=["int8"], saved_model=False,
+                        tolerances={"fp32": 1e-4, "int8": 10.0}))  # random weights: int8 parity not the point
+    for file in ("model_int8.tflite", "photo_int8.tflite"):
+        it = Interpreter(model_path=str(tmp_path / "exp" / file))
+        dtype = {d["index"]: d["dtype"] for d in it.get_tensor_details()}
+        ops = it._get_ops_details()
+        anchor = [op for op in ops if op["op_name"] == "CONV_2D"
+                  and any("keras_sr_float" in it.get_tensor_details()[i]["name"] for i in op["outputs"])]
+        assert len(anchor) == 1 and dtype[anchor[0]["inputs"][0]] == np.float32, file
+        adds = [op for op in ops if op["op_name"] == "ADD"]
+        assert adds and all(dtype[i] == np.float32 for op in adds for i in op["inputs"]), file
+        assert any(op["op_name"] == "CONV_2D" and dtype[op["inputs"][0]] == np.int8 for op in ops), file

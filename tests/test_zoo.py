@@ -141,6 +141,26 @@ def test_shipped_models_load_verify_and_reproduce_their_card(name, shared_path):
             assert abs(m["model_lpips"] - card["measured_realworld"][ds]["lpips"]) <= 0.002, (name, ds, m)
 
 
+INT8_ARCHITECTURES = ("abpn", "srvgg")  # shipped as int8 phone models (issues 15 and 17)
+
+
+@pytest.mark.parametrize("name", sorted(n for n, c in _shipped().items() if c["architecture"] in INT8_ARCHITECTURES)
+                         or ["(none shipped)"])
+def test_shipped_int8_models_pass_tflite_int8_parity(name, shared_path, tmp_path):
+    """Raw (float I/O) and photo (uint8 RGB I/O) int8 TFLite files within 0.20 dB of Keras on Set5
+    (keras-sr export NAME --tflite int8; the export itself refuses a file over the limit)."""
+    if name == "(none shipped)":
+        pytest.skip("no int8 model is shipped")
+    from keras_sr.export import ExportConfig
+    from keras_sr.export.exporter import export
+
+    report = export(ExportConfig(model=name, out=str(tmp_path / "exp"), modes=["int8"], saved_model=False,
+                                 parity_data=str(shared_path("datasets", "Set5"))))
+    rows = {r["file"]: r for r in report["rows"]}
+    for file in ("model_int8.tflite", "photo_int8.tflite"):
+        assert rows[file]["ok"] and rows[file]["delta_psnr_db"] >= -0.20, (name, rows[file])
+
+
 @pytest.fixture()
 def photo_zoo(tmp_path, monkeypatch):
     """A private zoo with a real-world x4 model and a benchmark x3 model, nothing at x2."""

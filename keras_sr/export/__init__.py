@@ -84,8 +84,11 @@ def _flex_ops(message: str) -> list[str]:
     return ops or [line.strip() for line in message.splitlines() if "op" in line.lower()][:3]
 
 
-def convert(saved_dir: Path, signature: str, mode: str, representative=None, int8_io: str = "float") -> bytes:
-    """One signature of a SavedModel -> TFLite bytes, builtin ops only."""
+def convert(saved_dir: Path, signature: str, mode: str, representative=None, int8_io: str = "float",
+            float_nodes: bool = False) -> bytes:
+    """One signature of a SavedModel -> TFLite bytes, builtin ops only. ``float_nodes``: the
+    graph has ops named with :data:`~keras_sr.export.graphs.FLOAT_MARKER` (ABPN's anchor) that
+    int8 keeps float, with the output ops after them (:data:`ANCHOR_FLOAT_OPS`)."""
     t = tf()
     if mode not in MODES:
         raise UsageError(f"unknown quantization mode {mode!r}; known: {', '.join(MODES)}")
@@ -105,7 +108,9 @@ def convert(saved_dir: Path, signature: str, mode: str, representative=None, int
             conv.inference_output_type = t.int8
     try:
         if mode == "int8" and signature.startswith("photo"):
-            return _quiet(_int8_core_only, conv, representative)
+            return _quiet(_int8_core_only, conv, representative, PHOTO_FLOAT_OPS)
+        if mode == "int8" and float_nodes:
+            return _quiet(_int8_core_only, conv, representative, ANCHOR_FLOAT_OPS)
         return _quiet(conv.convert)
     except Exception as exc:  # ConverterError and friends
         msg = str(exc)
@@ -122,21 +127,29 @@ PHOTO_FLOAT_OPS = ["CONCATENATION", "ADD", "MUL", "SUB", "ROUND", "MINIMUM", "MA
                    "MIRROR_PAD", "PAD", "STRIDED_SLICE", "DEPTH_TO_SPACE", "PACK", "SHAPE"]
 
 
-def _int8_core_only(conv, representative):
-    """int8 for the network ops, float for the photo graph's pre/post-processing
-    (selective quantization through ``QuantizationDebugger``'s denylist)."""
+# ABPN-style models (output = float input repeated + int8 residual): the add and what follows it.
+ANCHOR_FLOAT_OPS = ["ADD", "DEPTH_TO_SPACE", "MINIMUM", "MAXIMUM", "RELU"]
+
+
+def _int8_core_only(conv, representative, float_ops):
+    """int8 for the network ops, float for ``float_ops``, the colour conversions and the ops
+    named with ``FLOAT_MARKER`` (selective quantization through ``QuantizationDebugger``'s
+    denylist)."""
     import warnings
+
+    from keras_sr.export.graphs import FLOAT_MARKER
 
     t = tf()
     conv.target_spec.supported_ops = [t.lite.OpsSet.TFLITE_BUILTINS_INT8, t.lite.OpsSet.TFLITE_BUILTINS]
-    opts = t.lite.experimental.QuantizationDebugOptions(denylisted_ops=PHOTO_FLOAT_OPS)
+    opts = t.lite.experimental.QuantizationDebugOptions(denylisted_ops=list(float_ops))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         debugger = t.lite.experimental.QuantizationDebugger(
             converter=conv, debug_dataset=representative, debug_options=opts)
         # The colour conversions are 1x1 CONV_2Ds (keras_sr.data.color): keep them float too,
         # found by their op name in the calibrated float model.
-        opts.denylisted_nodes = _tensor_names(debugger.calibrated_model, GRAPH_NAME)
+        opts.denylisted_nodes = (_tensor_names(debugger.calibrated_model, GRAPH_NAME)
+                                 + _tensor_names(debugger.calibrated_model, FLOAT_MARKER))
         return debugger.get_nondebug_quantized_model()
 
 

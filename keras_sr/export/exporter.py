@@ -171,7 +171,7 @@ def export(cfg: ExportConfig, progress=None) -> dict:
 def _export_into(work: Path, cfg, model, ref, info, scale, channels, border, calib, parity_images, say):
     k, t = keras(), tf()
     # exact rewrites: ABPN's anchor concat -> 1x1 conv; FSRCNN's deconvolution -> conv + DEPTH_TO_SPACE
-    anchored = repeat_as_conv(model)
+    model_in, anchored = model, repeat_as_conv(model)
     deployed = deconv_as_conv(anchored)
     rewrites = [] if anchored is model else [f"{name}: Concatenate of one tensor -> fixed 1x1 Conv2D "
                                              "(XNNPACK runs it)" for name in _concats(model)]
@@ -206,7 +206,7 @@ def _export_into(work: Path, cfg, model, ref, info, scale, channels, border, cal
             say(f"converting {name}")
             rep = _representative(ref, calib, sig, fixed=cfg.input_size if sig.endswith("fixed") else None) \
                 if mode == "int8" else None
-            content = convert(saved_dir, sig, mode, rep, cfg.int8_io)
+            content = convert(saved_dir, sig, mode, rep, cfg.int8_io, float_nodes=anchored is not model_in)
             (work / name).write_bytes(content)
             ops = tflite_ops(content)
             files[name] = {"signature": sig, "mode": mode, "bytes": len(content), "sha256": _sha256(content),
