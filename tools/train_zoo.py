@@ -36,7 +36,11 @@ ZOO = {
     # espcn-x3 with ReLU, same 20k steps: Set5 32.32 / Set14 28.99 (tanh: 31.51 / 28.35); the
     # 32.45 target needs a longer run (--epochs-multiplier 3 under way when this was written).
     "espcn-x2": dict(arch="espcn", factor=2, epochs=40, steps=500, lr=1e-3, batch=64, extra=["--activation", "relu"]),
-    "espcn-x3": dict(arch="espcn", factor=3, epochs=40, steps=500, lr=1e-3, batch=64, extra=["--activation", "relu"]),
+    "espcn-x3-base": dict(arch="espcn", factor=3, epochs=40, steps=500, lr=1e-3, batch=64,
+                          extra=["--activation", "relu"]),
+    # 20k more steps from espcn-x3-base (cosine restarted at half the rate): 40k in all
+    "espcn-x3": dict(arch="espcn", factor=3, epochs=40, steps=500, lr=5e-4, batch=64, init="espcn-x3-base",
+                     extra=["--activation", "relu"]),
     "espcn-x4": dict(arch="espcn", factor=4, epochs=40, steps=500, lr=1e-3, batch=64, extra=["--activation", "relu"]),
     # mobile: anchor-based plain net, int8-friendly (see saved_models/README.md)
     "abpn-x2": dict(arch="abpn", factor=2, epochs=40, steps=500, lr=1e-3, batch=64),
