@@ -175,7 +175,8 @@ def photo_zoo(tmp_path, monkeypatch):
                        ModelInfo(architecture="srvgg", scale=scale, color_space="rgb", input_mode="lr",
                                  degradation=degradation))
         (folder / f"{name}.json").write_text(json.dumps({"name": name, "file": path.name, "scale": scale,
-                                                         "sha256": sha256_file(path)}))
+                                                         "sha256": sha256_file(path), "params": 0,
+                                                         "bytes": path.stat().st_size, "degradation": degradation}))
     monkeypatch.setenv("KERAS_SR_ZOO_DIR", str(folder))
     return folder
 
@@ -204,6 +205,9 @@ def test_default_model_is_the_real_world_model_of_the_factor_else_a_named_fallba
     r = run(main, ["upscale", str(img), "-o", str(tmp_path / "x2.png")])
     assert r.exit_code == 1 and r.stderr.count("\n") == 1 and "no shipped x2 model" in r.stderr
     assert not (tmp_path / "x2.png").exists()
+    r = run(main, ["models"])
+    assert r.exit_code == 0 and ("Default for photos (upscale/export without --model): x3 fsrcnn-x3 "
+                                 "(bicubic-trained: no real-world model), x4 realesr-x4") in r.output, r.output
 
 
 @pytest.mark.parametrize("factor", sorted(__import__("keras_sr.zoo").zoo.PHOTO_MODELS))

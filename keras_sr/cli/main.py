@@ -569,9 +569,11 @@ def import_cmd(weights, output, arch, scale, degradation, blends, overwrite):
 def list_models(as_json):
     """Shipped models (name, scale, params, size, Set5 PSNR and LPIPS, degradation) and architectures.
 
-    LPIPS (AlexNet, lower = perceptually closer) is measured for the RGB SRResNet/SRGAN models."""
+    LPIPS (AlexNet, lower = perceptually closer) is measured for the RGB models. Real-world
+    models also show PSNR on Set5 degraded by ``realworld`` (seed 0; bicubic on the same LR in
+    parentheses): they are made for degraded photos, not clean downscales."""
     from keras_sr.models import ARCHITECTURES
-    from keras_sr.zoo import cards
+    from keras_sr.zoo import BENCHMARK_MODELS, PHOTO_MODELS, cards, default_model
 
     zoo = cards()
     if as_json:
@@ -580,13 +582,23 @@ def list_models(as_json):
         return
     click.echo("Shipped models" + ("" if zoo else ": none yet"))
     if zoo:
-        click.echo(f"{'name':<12} {'scale':>5} {'params':>8} {'size KB':>8} {'Set5 PSNR':>10} {'Set5 LPIPS':>10}"
-                   "  degradation")
+        click.echo(f"{'name':<15} {'scale':>5} {'params':>8} {'size KB':>8} {'Set5 PSNR':>10} {'Set5 LPIPS':>10}"
+                   f"  {'degradation':<12} degraded Set5 PSNR (bicubic)")
         for name, c in zoo.items():
             set5 = c.get("measured", {}).get("Set5") or {}
             psnr, lpips = (f"{set5[k]:{f}}" if k in set5 else "-" for k, f in (("psnr", ".2f"), ("lpips", ".3f")))
-            click.echo(f"{name:<12} {c['scale']:>5} {c['params']:>8} {c['bytes'] / 1024:>8.0f} "
-                       f"{psnr:>10} {lpips:>10}  {c['degradation']}")
+            real = (c.get("measured_realworld") or {}).get("Set5")
+            real = f"{real['psnr']:.2f} ({real['bicubic_psnr']:.2f})" if real else "-"
+            click.echo(f"{name:<15} {c['scale']:>5} {c['params']:>8} {c['bytes'] / 1024:>8.0f} "
+                       f"{psnr:>10} {lpips:>10}  {c['degradation']:<12} {real}")
+        defaults = []
+        for factor in sorted(set(PHOTO_MODELS) | set(BENCHMARK_MODELS)):
+            try:
+                name, note = default_model(factor)
+            except KerasSRError:
+                continue
+            defaults.append(f"x{factor} {name}" + (" (bicubic-trained: no real-world model)" if note else ""))
+        click.echo(f"\nDefault for photos (upscale/export without --model): {', '.join(defaults) or 'none'}")
     click.echo("\nArchitectures (keras-sr train ARCH)")
     width = max(map(len, ARCHITECTURES))
     for name, spec in ARCHITECTURES.items():
