@@ -58,7 +58,7 @@ DEFAULT_VENV = Path.home() / ".cache" / "keras_sr" / "opencv-venv"
 PEERS = {"FSRCNN": ("fsrcnn", "FSRCNN_x{s}.pb"), "FSRCNN-small": ("fsrcnn", "FSRCNN-small_x{s}.pb"),
          "ESPCN": ("espcn", "ESPCN_x{s}.pb")}
 # Best shipped model per scale that keras-sr export can run end to end; int8 when it passes.
-DEFAULT_MODELS = {2: "abpn-x2", 3: "abpn-x3", 4: "fsrcnn-x4"}
+DEFAULT_MODELS = {2: "abpn-x2", 3: "abpn-x3", 4: "abpn-x4"}
 DATASETS = ("Set5", "Set14")
 # (label, architecture, builder kwargs) of the --candidates sweep
 CANDIDATES = [("abpn 28x5", "abpn", dict(filters=28, convs=5)), ("abpn 16x4", "abpn", dict(filters=16, convs=4)),
