@@ -63,3 +63,29 @@ def test_denoise_bad_input_is_one_line(zoo, tmp_path):
     r = runner.invoke(main, ["upscale", str(img), "-o", str(tmp_path / "o.png"), "--model", "full", "--denoise", "0.5"])
     assert r.exit_code == 0, r.output
     assert Image.open(tmp_path / "o.png").size == (16, 16)
+
+
+def test_evaluate_denoise_scores_the_blend(zoo, tmp_path):
+    from click.testing import CliRunner
+    from PIL import Image
+
+    from keras_sr.cli.main import main
+
+    data = tmp_path / "set"
+    data.mkdir()
+    rng = np.random.default_rng(2)
+    for i in range(2):
+        Image.fromarray(rng.integers(0, 256, (24, 20, 3), dtype=np.uint8)).save(data / f"{i}.png")
+
+    def psnr(*args):
+        r = CliRunner().invoke(main, ["evaluate", "--data", str(data), "--factor", "2", "--color", "rgb", "--json",
+                                      *args])
+        assert r.exit_code == 0, r.output
+        return json.loads(r.stdout)["mean"]["model_psnr"]
+
+    weak, full = psnr("--model", "weak"), psnr("--model", "full")
+    assert weak != full
+    assert psnr("--model", "full", "--denoise", "0") == pytest.approx(weak, abs=1e-6)
+    assert psnr("--model", "full", "--denoise", "1") == pytest.approx(full, abs=1e-6)
+    r = CliRunner().invoke(main, ["evaluate", "--data", str(data), "--factor", "2", "--model", "full", "--denoise", "2"])
+    assert r.exit_code == 2 and "--denoise is a strength in [0, 1], got 2" in r.stderr

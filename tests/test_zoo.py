@@ -141,7 +141,7 @@ def test_shipped_models_load_verify_and_reproduce_their_card(name, shared_path):
             assert abs(m["model_lpips"] - card["measured_realworld"][ds]["lpips"]) <= 0.002, (name, ds, m)
 
 
-INT8_ARCHITECTURES = ("abpn", "srvgg")  # shipped as int8 phone models (issues 15 and 17)
+INT8_ARCHITECTURES = ("abpn", "srvgg", "realesrgan")  # shipped as int8 phone models (issues 15 and 17)
 
 
 @pytest.mark.parametrize("name", sorted(n for n, c in _shipped().items() if c["architecture"] in INT8_ARCHITECTURES)

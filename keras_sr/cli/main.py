@@ -315,13 +315,20 @@ def _no_reference_set(data, data_root) -> bool:
 @click.option("--seed", type=int, default=0, show_default=True, help="realworld: seed of the degradation.")
 @click.option("--degradation-param", "degradation_param", multiple=True, metavar="NAME=VALUE",
               help="realworld: override one RealWorldParams field (repeatable).")
+@click.option("--denoise", type=float, help="Score MODEL blended with its weak-denoise sibling, as "
+              "`upscale --denoise` (1 = MODEL, 0 = the sibling).")
 def evaluate(model, data, data_root, factor, color, shave, protocol, metrics, lpips_weights, as_json,
-             report, niqe_params, no_reference, degradation, seed, degradation_param):
+             report, niqe_params, no_reference, degradation, seed, degradation_param, denoise):
     """Metrics of a model and of the bicubic baseline, per image and on average.
 
     On a set without ground truth (RealSRSet, or --no-reference) the images are the LR inputs:
     the model and bicubic upscales are scored with NIQE only."""
     from keras_sr.evaluation.report import format_table, write_report
+
+    if denoise is not None:
+        from keras_sr.models.denoise import with_denoise
+
+        model = with_denoise(model, denoise)
 
     params = None
     if degradation_param:
