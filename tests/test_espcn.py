@@ -26,7 +26,7 @@ def test_espcn_activation_default_relu_tanh_available():
         build_model("espcn", 3, activation="sigmoid")
 
 
-SHIPPED_ACTIVATION = {2: "tanh", 3: "relu", 4: "tanh"}  # espcn-x3 was re-shipped with ReLU (issue 17)
+SHIPPED_ACTIVATION = {2: "tanh", 3: "relu", 4: "relu"}  # espcn-x3 and -x4 were re-shipped with ReLU (issue 17)
 
 
 @pytest.mark.parametrize("scale", [2, 3, 4])
