@@ -36,7 +36,8 @@ def main() -> int:
     from keras_sr.evaluation.evaluate import evaluate
     from keras_sr.zoo import cards
 
-    models = {n: n for n, c in cards().items() if c["scale"] == args.factor}
+    models = {n: n for n, c in cards().items()  # clean inputs: the bicubic-trained models
+              if c["scale"] == args.factor and c["degradation"] == "bicubic"}
     models.update(dict(e.split("=", 1) for e in args.extra))
     points = {}
     for name, model in [("bicubic", None), *models.items()]:
