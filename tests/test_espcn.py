@@ -1,5 +1,5 @@
-"""ESPCN's activation (issue 17): ReLU by default, the paper's tanh on request, shipped tanh
-models unchanged by the new default."""
+"""ESPCN's activation (issue 17): ReLU by default, the paper's tanh on request; shipped models
+load with the activation they were trained with (stored in their config)."""
 
 import importlib.util
 from pathlib import Path
@@ -26,7 +26,7 @@ def test_espcn_activation_default_relu_tanh_available():
         build_model("espcn", 3, activation="sigmoid")
 
 
-SHIPPED_ACTIVATION = {2: "tanh", 3: "relu", 4: "relu"}  # espcn-x3 and -x4 were re-shipped with ReLU (issue 17)
+SHIPPED_ACTIVATION = {2: "relu", 3: "relu", 4: "relu"}  # all three re-shipped with ReLU (issue 17)
 
 
 @pytest.mark.parametrize("scale", [2, 3, 4])
