@@ -61,7 +61,6 @@ def zoo_path(name: str) -> Path:
     return path
 
 
-DEFAULT_MODEL = "fsrcnn-x2"  # the clean-bicubic benchmark default (tests, README quickstart references)
 # What `keras-sr upscale photo.jpg` / `keras-sr export` use without --model, per factor: the
 # real-world restorer (trained on the realworld degradation: blur, noise, JPEG) where one is
 # shipped, else the bicubic-trained benchmark model of that factor (with a note saying so).

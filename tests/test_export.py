@@ -210,3 +210,8 @@ def test_int8_keeps_the_abpn_anchor_float(tmp_path):
         adds = [op for op in ops if op["op_name"] == "ADD"]
         assert adds and all(dtype[i] == np.float32 for op in adds for i in op["inputs"]), file
         assert any(op["op_name"] == "CONV_2D" and dtype[op["inputs"][0]] == np.int8 for op in ops), file
+    # int8 I/O asks for an all-int8 raw graph: int8 in and out, no float op
+    export(ExportConfig(model=str(path), out=str(tmp_path / "io"), modes=["int8"], saved_model=False, int8_io="int8",
+                        tolerances={"fp32": 1e-4, "int8": 10.0}))
+    it = Interpreter(model_path=str(tmp_path / "io" / "model_int8.tflite"))
+    assert it.get_input_details()[0]["dtype"] == np.int8 and it.get_output_details()[0]["dtype"] == np.int8

@@ -88,7 +88,8 @@ def convert(saved_dir: Path, signature: str, mode: str, representative=None, int
             float_nodes: bool = False) -> bytes:
     """One signature of a SavedModel -> TFLite bytes, builtin ops only. ``float_nodes``: the
     graph has ops named with :data:`~keras_sr.export.graphs.FLOAT_MARKER` (ABPN's anchor) that
-    int8 keeps float, with the output ops after them (:data:`ANCHOR_FLOAT_OPS`)."""
+    int8 keeps float, with the output ops after them (:data:`ANCHOR_FLOAT_OPS`), when the raw
+    model's I/O is float (``int8_io="int8"`` asks for an all-int8 graph and gets one)."""
     t = tf()
     if mode not in MODES:
         raise UsageError(f"unknown quantization mode {mode!r}; known: {', '.join(MODES)}")
@@ -109,7 +110,7 @@ def convert(saved_dir: Path, signature: str, mode: str, representative=None, int
     try:
         if mode == "int8" and signature.startswith("photo"):
             return _quiet(_int8_core_only, conv, representative, PHOTO_FLOAT_OPS)
-        if mode == "int8" and float_nodes:
+        if mode == "int8" and float_nodes and int8_io != "int8":  # int8 I/O asks for an all-int8 graph
             return _quiet(_int8_core_only, conv, representative, ANCHOR_FLOAT_OPS)
         return _quiet(conv.convert)
     except Exception as exc:  # ConverterError and friends
