@@ -88,6 +88,7 @@ def default_model(factor: int | None = None) -> tuple[str, str | None]:
     raise ModelLoadError(f"no MODEL given and no shipped x{factor} model is installed "
                          f"(looked for {', '.join(n for n in (photo, bench) if n)}); pass --model")
 
+
 PUBLISHED = {  # Set5 / Set14 PSNR (Y, paper protocol) of each architecture's paper
     ("fsrcnn", 2): (37.00, 32.63), ("fsrcnn", 3): (33.06, 29.37), ("fsrcnn", 4): (30.72, 27.61),
     ("espcn", 3): (33.13, 29.49), ("espcn", 4): (30.90, 27.73),

@@ -206,16 +206,7 @@ def upscale(inputs, output, model, factor, tile, max_memory, tile_batch, quality
     """
     from keras_sr.inference.batch import upscale_files
 
-    if model is None:
-        from keras_sr.zoo import default_model
-
-        model, note = default_model(factor)
-        if note:
-            click.echo(f"Note: {note}", err=True)
-    if denoise is not None:
-        from keras_sr.models.denoise import with_denoise
-
-        model = with_denoise(model, denoise)
+    model = _chosen_model(model, factor, denoise)
     summary = upscale_files(inputs, output, model, factor=factor, overwrite=overwrite, tile=tile,
                             max_memory_mb=max_memory, quality=quality, max_pixels=max_pixels,
                             tile_batch=tile_batch)
@@ -232,6 +223,22 @@ def upscale(inputs, output, model, factor, tile, max_memory, tile_batch, quality
                    f"{len(summary.failed)} failed in {summary.seconds:.1f} s", err=True)
     if summary.failed:
         raise _Fail(f"{len(summary.failed)} of {len(summary.written) + len(summary.failed)} images failed", 1)
+
+
+def _chosen_model(model, factor: int | None = None, denoise: float | None = None):
+    """MODEL as given, or the shipped default for ``factor`` (its fallback note on stderr); blended
+    with its weak-denoise sibling when ``denoise`` is given (upscale, evaluate, export)."""
+    if model is None:
+        from keras_sr.zoo import default_model
+
+        model, note = default_model(factor)
+        if note:
+            click.echo(f"Note: {note}", err=True)
+    if denoise is not None:
+        from keras_sr.models.denoise import with_denoise
+
+        model = with_denoise(model, denoise)
+    return model
 
 
 def _degradation_overrides(items) -> dict:
@@ -325,11 +332,7 @@ def evaluate(model, data, data_root, factor, color, shave, protocol, metrics, lp
     the model and bicubic upscales are scored with NIQE only."""
     from keras_sr.evaluation.report import format_table, write_report
 
-    if denoise is not None:
-        from keras_sr.models.denoise import with_denoise
-
-        model = with_denoise(model, denoise)
-
+    model = _chosen_model(model, denoise=denoise)
     params = None
     if degradation_param:
         from keras_sr.data.realworld import RealWorldParams
@@ -440,12 +443,7 @@ def export(model, modes, saved_model, out, input_size, calibration, int8_io, par
     from keras_sr.export.exporter import export as run
     from keras_sr.export.exporter import format_parity
 
-    if model is None:
-        from keras_sr.zoo import default_model
-
-        model, note = default_model()
-        if note:
-            click.echo(f"Note: {note}", err=True)
+    model = _chosen_model(model)
     mode_list = [m.strip() for m in (modes or ("" if saved_model else "fp32")).split(",") if m.strip()]
     for m in mode_list:
         if m not in MODES:

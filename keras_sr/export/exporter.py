@@ -21,13 +21,9 @@ from keras_sr.evaluation import metrics
 from keras_sr.evaluation.protocol import modcrop
 from keras_sr.export import (GPU_UNSUPPORTED, MODES, ExportConfig, check_exportable, convert,
                              interpreter, io_details, run_tflite, tflite_ops)
-from keras_sr.export.graphs import deconv_as_conv, photo_fn, raw_fn, repeat_as_conv
+from keras_sr.export.graphs import FLOAT_MARKER, deconv_as_conv, photo_fn, raw_fn, repeat_as_conv
 
 PARITY_CROP = 192  # HR crop (px) of each parity image, to keep the check fast
-
-
-def _concats(model) -> list[str]:
-    return [layer.name for layer in model.layers if type(layer).__name__ == "Concatenate"]
 
 
 def _sha256(data: bytes) -> str:
@@ -171,10 +167,11 @@ def export(cfg: ExportConfig, progress=None) -> dict:
 def _export_into(work: Path, cfg, model, ref, info, scale, channels, border, calib, parity_images, say):
     k, t = keras(), tf()
     # exact rewrites: ABPN's anchor concat -> 1x1 conv; FSRCNN's deconvolution -> conv + DEPTH_TO_SPACE
-    model_in, anchored = model, repeat_as_conv(model)
+    anchored = repeat_as_conv(model)
     deployed = deconv_as_conv(anchored)
-    rewrites = [] if anchored is model else [f"{name}: Concatenate of one tensor -> fixed 1x1 Conv2D "
-                                             "(XNNPACK runs it)" for name in _concats(model)]
+    anchors = [layer.name for layer in anchored.layers if FLOAT_MARKER in layer.name]  # the rewritten concats
+    rewrites = [f"{name.split('_as_conv_')[0]}: Concatenate of one tensor -> fixed 1x1 Conv2D (XNNPACK runs it)"
+                for name in anchors]
     rewrites += [] if deployed is anchored else [f"{model.layers[-1].name}: Conv2DTranspose -> Conv2D + "
                                                  "DEPTH_TO_SPACE (equivalent weights)"]
     model = deployed
@@ -206,7 +203,7 @@ def _export_into(work: Path, cfg, model, ref, info, scale, channels, border, cal
             say(f"converting {name}")
             rep = _representative(ref, calib, sig, fixed=cfg.input_size if sig.endswith("fixed") else None) \
                 if mode == "int8" else None
-            content = convert(saved_dir, sig, mode, rep, cfg.int8_io, float_nodes=anchored is not model_in)
+            content = convert(saved_dir, sig, mode, rep, cfg.int8_io, float_nodes=bool(anchors))
             (work / name).write_bytes(content)
             ops = tflite_ops(content)
             files[name] = {"signature": sig, "mode": mode, "bytes": len(content), "sha256": _sha256(content),
