@@ -345,3 +345,37 @@ def test_evaluate_realworld_is_deterministic_and_reports_params(tiny_data, tmp_p
     plain = json.loads(r3.output[r3.output.index("{"):])
     assert "degradation" not in plain and plain["protocol"] == "paper"
     assert plain["mean"]["bicubic_psnr"] > j1["mean"]["bicubic_psnr"] + 3  # degraded LR is much worse
+
+
+def test_evaluate_draws_matches_single_seed_runs_and_reports_the_spread(tiny_data, tmp_path):
+    base = ["evaluate", "-m", "espcn-x4", "-d", tiny_data, "--factor", 4, "--degradation", "realworld"]
+    r = run_cli(*base, "--seed", 3, "--draws", 3, "--json", "--report", tmp_path / "rep")
+    assert r.exit_code == 0, r.output
+    j = json.loads(r.output[r.output.index("{"):])
+    agg = j["over_draws"]
+    assert agg["seeds"] == [3, 4, 5] and agg["draws"] == 3 and agg["images"] == 5
+    singles = []
+    for k, seed in enumerate((3, 4, 5)):  # each draw is exactly the single-seed evaluation
+        one = json.loads((lambda o: o[o.index("{"):])(run_cli(*base, "--seed", seed, "--json").output))
+        assert j["results"][k]["rows"] == one["rows"]
+        assert agg["per_draw"][k]["delta_psnr"] == pytest.approx(one["mean"]["delta_psnr"])
+        singles.append(one["mean"]["delta_psnr"])
+    assert len(set(round(s, 6) for s in singles)) == 3  # the draws differ
+    assert agg["mean"]["delta_psnr"] == pytest.approx(np.mean(singles))
+    assert agg["sd"]["delta_psnr"] == pytest.approx(np.std(singles, ddof=1))
+    assert sorted(p.name for p in (tmp_path / "rep").iterdir()) == [
+        "draws.json", "draws.txt", "seed_3", "seed_4", "seed_5"]
+    assert json.loads((tmp_path / "rep" / "seed_4" / "summary.json").read_text())["degradation"]["seed"] == 4
+    text = run_cli(*base, "--seed", 3, "--draws", 3).output
+    assert "3 degradation draws (seeds 3-5) of 5 images" in text and "\nsd " in text
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--draws", "0", "--degradation", "realworld"], "--draws must be at least 1"),
+    (["--draws", "2"], "--draws needs a stochastic degradation"),
+    (["--draws", "2", "--degradation", "bicubic"], "--draws needs a stochastic degradation"),
+])
+def test_evaluate_draws_bad_input_is_one_line_exit_2(tiny_data, args, words):
+    r = run_cli("evaluate", "-m", "espcn-x4", "-d", tiny_data, "--factor", 4, *args)
+    assert r.exit_code == 2
+    assert r.output.startswith("Error: ") and words in r.output and r.output.count("\n") == 1

@@ -324,20 +324,36 @@ def _no_reference_set(data, data_root) -> bool:
               help="realworld: override one RealWorldParams field (repeatable).")
 @click.option("--denoise", type=float, help="Score MODEL blended with its weak-denoise sibling, as "
               "`upscale --denoise` (1 = MODEL, 0 = the sibling).")
+@click.option("--draws", type=int, default=1, show_default=True,
+              help="realworld: score this many independent degradation draws (seeds SEED, SEED+1, "
+                   "...) and report each draw's means and their mean and sd; --report gets a "
+                   "seed_N folder per draw.")
 def evaluate(model, data, data_root, factor, color, shave, protocol, metrics, lpips_weights, as_json,
-             report, niqe_params, no_reference, degradation, seed, degradation_param, denoise):
+             report, niqe_params, no_reference, degradation, seed, degradation_param, denoise, draws):
     """Metrics of a model and of the bicubic baseline, per image and on average.
 
     On a set without ground truth (RealSRSet, or --no-reference) the images are the LR inputs:
     the model and bicubic upscales are scored with NIQE only."""
     from keras_sr.evaluation.report import format_table, write_report
 
+    if draws < 1:
+        raise UsageError(f"--draws must be at least 1, got {draws}")
+    if draws > 1:
+        from keras_sr.data.degradations import get_degradation
+
+        if not degradation or not get_degradation(degradation).stochastic:
+            raise UsageError("--draws needs a stochastic degradation (--degradation realworld): "
+                             "any other LR is the same on every draw")
     model = _chosen_model(model, denoise=denoise)
     params = None
     if degradation_param:
         from keras_sr.data.realworld import RealWorldParams
 
         params = RealWorldParams.from_dict(_degradation_overrides(degradation_param))
+    if draws > 1:
+        return _evaluate_draws(model, data, data_root, factor, protocol, metrics, lpips_weights, as_json,
+                               report, color, shave, niqe_params, no_reference, degradation, seed, params,
+                               draws)
     result = _run_eval(model, data, data_root, factor, protocol, metrics, lpips_weights,
                        keep_outputs=bool(report), color=color, shave=shave, niqe_params=niqe_params,
                        no_reference=no_reference, degradation=degradation, seed=seed, params=params)
@@ -348,6 +364,41 @@ def evaluate(model, data, data_root, factor, color, shave, protocol, metrics, lp
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:
         click.echo(format_table(result))
+
+
+def _evaluate_draws(model, data, data_root, factor, protocol, metrics, lpips_weights, as_json, report,
+                    color, shave, niqe_params, no_reference, degradation, seed, params, draws):
+    """``evaluate --draws N``: the same evaluation on N seeds of the degradation, then the spread."""
+    from keras_sr.evaluation.report import format_draws, over_draws, write_report
+
+    if report:
+        folder = Path(report)
+        if folder.exists() and not folder.is_dir():
+            raise KerasSRError(f"report path exists and is not a folder: {folder}")
+        if not folder.parent.is_dir():
+            raise KerasSRError(f"report folder's parent does not exist: {folder.parent}")
+    results = []
+    for k in range(draws):
+        click.echo(f"draw {k + 1}/{draws} (seed {seed + k})", err=True)
+        results.append(_run_eval(model, data, data_root, factor, protocol, metrics, lpips_weights,
+                                 keep_outputs=bool(report), color=color, shave=shave,
+                                 niqe_params=niqe_params, no_reference=no_reference,
+                                 degradation=degradation, seed=seed + k, params=params))
+    agg = over_draws(results)
+    text = format_draws(results, agg)
+    if report:
+        from keras_sr.data.io import atomic_write_text
+
+        folder.mkdir(exist_ok=True)
+        for r in results:
+            write_report(r, folder / f"seed_{r.degradation['seed']}")
+        atomic_write_text(folder / "draws.json", json.dumps(agg, indent=2) + "\n")
+        atomic_write_text(folder / "draws.txt", text + "\n")
+        click.echo(f"report: {folder / 'draws.json'}, {folder / 'draws.txt'}, {folder}/seed_*/", err=True)
+    if as_json:
+        click.echo(json.dumps({"over_draws": agg, "results": [r.to_dict() for r in results]}, indent=2))
+    else:
+        click.echo(text)
 
 
 @main.command()

@@ -138,6 +138,47 @@ def _best_worst(result, path: Path, top: int) -> Path:
     return _save(fig, path)
 
 
+def over_draws(results) -> dict:
+    """Mean and sample standard deviation, over independent degradation draws, of each
+    draw's set mean (``results``: one evaluation per seed of a stochastic degradation, same
+    images and model). The spread is how much a single-draw number (one seed) can move."""
+    if not results:
+        raise KerasSRError("no draws to summarize")
+    means = [r.means() for r in results]
+    keys = [k for k in means[0] if not k.endswith("_mse")]
+    seeds = [r.degradation.get("seed") for r in results]
+    out = {"draws": len(results), "seeds": seeds, "images": len(results[0].rows),
+           "mean": {k: float(np.mean([m[k] for m in means])) for k in keys},
+           "sd": {k: float(np.std([m[k] for m in means], ddof=1)) if len(means) > 1 else 0.0 for k in keys},
+           "per_draw": [{"seed": s, **{k: m[k] for k in keys}} for s, m in zip(seeds, means)]}
+    return out
+
+
+def format_draws(results, agg: dict) -> str:
+    """One line per draw (the set means of bicubic, model and the gain), then mean +- sd."""
+    r0 = results[0]
+    shown = [m for m in r0.metrics if m != "mse"] or ["psnr"]
+    cols = [c for c in (f"{k}_{m}" for m in shown for k in ("bicubic", "model", "delta")) if c in agg["mean"]]
+    head = {c: f"{c.split('_')[0].replace('delta', 'gain')} {_UNIT[c.split('_')[1]]}" for c in cols}
+    cw = max(12, *(len(h) for h in head.values()))
+
+    def fmt(c, v, sign=True):
+        f = _FMT[c.split("_")[1]]
+        return (("+" if sign and c.startswith("delta") and v >= 0 else "") + f.format(v))
+
+    seeds = agg["seeds"]
+    lines = [f"{r0.model}  x{r0.scale}  protocol={r0.protocol.split('-seed')[0]}  {agg['draws']} "
+             f"degradation draws (seeds {seeds[0]}-{seeds[-1]}) of {agg['images']} images" + ("" if r0.comparable else "  [NOT COMPARABLE: see warnings]"),
+             f"{'draw':<10}  " + "  ".join(f"{head[c]:>{cw}}" for c in cols)]
+    for d in agg["per_draw"]:
+        lines.append(f"{'seed ' + str(d['seed']):<10}  " + "  ".join(f"{fmt(c, d[c]):>{cw}}" for c in cols))
+    lines.append(f"{'mean':<10}  " + "  ".join(f"{fmt(c, agg['mean'][c]):>{cw}}" for c in cols))
+    lines.append(f"{'sd':<10}  " + "  ".join(f"{fmt(c, agg['sd'][c], sign=False):>{cw}}" for c in cols))
+    for w in r0.warnings:
+        lines.append(f"warning: {w}")
+    return "\n".join(lines)
+
+
 def compare(result_a, result_b, tol=None) -> dict:
     """Image-by-image comparison of two evaluations on the same images.
 
