@@ -12,8 +12,8 @@ from keras_sr.export import MODES, ExportConfig
 from keras_sr.export.exporter import export
 from keras_sr.models import ModelInfo, build_model, save_with_info
 
-BUILTIN_OK = {"CONV_2D", "TRANSPOSE_CONV", "PRELU", "DEPTH_TO_SPACE", "TANH", "RELU", "ADD", "SUB", "MUL",
-              "CONCATENATION", "MIRROR_PAD", "RELU_0_TO_1", "PAD", "ROUND", "MINIMUM", "MAXIMUM", "CAST", "QUANTIZE",
+BUILTIN_OK = {"CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV", "PRELU", "DEPTH_TO_SPACE", "TANH", "RELU", "ADD", "SUB",
+              "MUL", "CONCATENATION", "MIRROR_PAD", "RELU_0_TO_1", "PAD", "ROUND", "MINIMUM", "MAXIMUM", "CAST", "QUANTIZE",
               "DEQUANTIZE", "STRIDED_SLICE", "SHAPE", "PACK"}
 
 
@@ -215,3 +215,34 @@ def test_int8_keeps_the_abpn_anchor_float(tmp_path):
                         tolerances={"fp32": 1e-4, "int8": 10.0}))
     it = Interpreter(model_path=str(tmp_path / "io" / "model_int8.tflite"))
     assert it.get_input_details()[0]["dtype"] == np.int8 and it.get_output_details()[0]["dtype"] == np.int8
+
+
+def test_prelu_becomes_relu_ops_in_int8_files_only(tmp_path):
+    """SRVGG's per-channel PReLU: XNNPACK takes no int8 PRELU (realesr-x4 int8 ran at 0.4x
+    Keras), so int8 files get relu(x) - a * relu(-x) (ReLU, two 1x1 depthwise convs, Add), exact
+    in float; fp32/fp16 keep the single PRELU op."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from keras_sr.export.graphs import prelu_as_relu
+
+    model = build_model("srvgg", 2, channels=3, filters=8, convs=2)
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.normal(0, 0.3, w.shape).astype(np.float32) for w in model.get_weights()])
+    rewritten, names = prelu_as_relu(model)
+    assert len(names) == 3 and not any(layer.__class__.__name__ == "PReLU" for layer in rewritten.layers)
+    x = rng.random((2, 11, 7, 3), dtype=np.float32)
+    np.testing.assert_allclose(rewritten.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-5)
+    espcn = build_model("espcn", 2)
+    assert prelu_as_relu(espcn) == (espcn, [])
+    path = save_with_info(model, tmp_path / "srvgg.keras", ModelInfo("srvgg", 2, input_mode="lr", color_space="rgb"))
+    export(ExportConfig(model=str(path), out=str(tmp_path / "exp"), modes=["fp32", "int8"], saved_model=False,
+                        tolerances={"fp32": 1e-4, "int8": 10.0}))  # random weights: int8 parity not the point
+    meta = json.loads((tmp_path / "exp" / "metadata.json").read_text())
+    for kind in ("model", "photo"):
+        fp32, int8 = meta["files"][f"{kind}_fp32.tflite"]["ops"], meta["files"][f"{kind}_int8.tflite"]["ops"]
+        assert "PRELU" in fp32 and "PRELU" not in int8 and {"DEPTHWISE_CONV_2D", "RELU"} <= set(int8), kind
+    assert any("3 PReLU (int8 files only)" in r for r in meta["graph_rewrites"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exp", "srvgg.keras"]  # no int8 graph left behind
+    it = Interpreter(model_path=str(tmp_path / "exp" / "model_int8.tflite"))
+    prelu_ops = [op for op in it._get_ops_details() if op["op_name"] == "PRELU"]
+    assert not prelu_ops

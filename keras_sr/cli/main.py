@@ -99,6 +99,8 @@ def main():
 @click.option("--blocks", type=int, help="srresnet/srgan: residual blocks (16).")
 @click.option("--filters", type=int, help="srresnet/srgan/srvgg/realesrgan/rrdbnet/abpn: channels.")
 @click.option("--convs", type=int, help="srvgg/realesrgan/abpn: 3x3 conv layers (srvgg 16, abpn 5).")
+@click.option("--kernel-init", type=click.Choice(["glorot", "he"]),
+              help="srvgg: conv initialisation (glorot, default; he for deep stacks such as 64 x 16).")
 @click.option("--activation", type=click.Choice(["relu", "tanh"]),
               help="espcn: activation of the feature layers (relu, default; tanh = the paper's).")
 @click.option("--content", type=click.Choice(["pixel", "vgg"]), help="srgan content loss (default vgg).")
@@ -132,9 +134,9 @@ def main():
 @click.option("--seed", type=int, help="Random seed (default 0).")
 @click.option("--overwrite", is_flag=True, help="Replace a finished run in --out.")
 def train(arch, factor, data, lr_data, epochs, batch_size, lr, degradation, degradation_param, color_space,
-          patch_size, steps_per_epoch, schedule, val_fraction, loss, blocks, filters, convs, content, adv_weight,
-          pixel_weight, lpips_weight, lpips_net, d_filters, perceptual_weight, usm_targets, vgg_weights, vgg_layer,
-          vgg19_weights, strategy, mixed_precision,
+          patch_size, steps_per_epoch, schedule, val_fraction, loss, blocks, filters, convs, kernel_init, content,
+          adv_weight, pixel_weight, lpips_weight, lpips_net, d_filters, perceptual_weight, usm_targets, vgg_weights,
+          vgg_layer, vgg19_weights, strategy, mixed_precision,
           track, augment_on, ema, out, init, recipe, seed, overwrite, activation):
     """Train ARCH (srcnn, srcnn-915, srcnn-955, srcnn-deep, fsrcnn, fsrcnn-s, espcn, abpn, srresnet,
     srgan, srvgg, rrdbnet, realesrgan) with fit().
@@ -161,7 +163,8 @@ def train(arch, factor, data, lr_data, epochs, batch_size, lr, degradation, degr
                               vgg19_weights=vgg19_weights, augment_on=augment_on, ema=ema,
                               strategy=strategy, mixed_precision=mixed_precision, track=list(track),
                               arch_kwargs={k: v for k, v in (("blocks", blocks), ("filters", filters),
-                                                             ("convs", convs), ("activation", activation))
+                                                             ("convs", convs), ("activation", activation),
+                                                             ("kernel_init", kernel_init))
                                            if v is not None},
                               degradation_params=_degradation_overrides(degradation_param))
     cfg.out = out or f"runs/{cfg.arch}_x{cfg.factor}_{cfg.degradation}"

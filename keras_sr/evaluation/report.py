@@ -168,7 +168,8 @@ def format_draws(results, agg: dict) -> str:
 
     seeds = agg["seeds"]
     lines = [f"{r0.model}  x{r0.scale}  protocol={r0.protocol.split('-seed')[0]}  {agg['draws']} "
-             f"degradation draws (seeds {seeds[0]}-{seeds[-1]}) of {agg['images']} images" + ("" if r0.comparable else "  [NOT COMPARABLE: see warnings]"),
+             f"degradation draws (seeds {seeds[0]}-{seeds[-1]}) of {agg['images']} images"
+             + ("" if r0.comparable else "  [NOT COMPARABLE: see warnings]"),
              f"{'draw':<10}  " + "  ".join(f"{head[c]:>{cw}}" for c in cols)]
     for d in agg["per_draw"]:
         lines.append(f"{'seed ' + str(d['seed']):<10}  " + "  ".join(f"{fmt(c, d[c]):>{cw}}" for c in cols))

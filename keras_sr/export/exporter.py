@@ -21,7 +21,7 @@ from keras_sr.evaluation import metrics
 from keras_sr.evaluation.protocol import modcrop
 from keras_sr.export import (GPU_UNSUPPORTED, MODES, ExportConfig, check_exportable, convert,
                              interpreter, io_details, run_tflite, tflite_ops)
-from keras_sr.export.graphs import FLOAT_MARKER, deconv_as_conv, photo_fn, raw_fn, repeat_as_conv
+from keras_sr.export.graphs import FLOAT_MARKER, deconv_as_conv, photo_fn, prelu_as_relu, raw_fn, repeat_as_conv
 
 PARITY_CROP = 192  # HR crop (px) of each parity image, to keep the check fast
 
@@ -165,7 +165,6 @@ def export(cfg: ExportConfig, progress=None) -> dict:
 
 
 def _export_into(work: Path, cfg, model, ref, info, scale, channels, border, calib, parity_images, say):
-    k, t = keras(), tf()
     # exact rewrites: ABPN's anchor concat -> 1x1 conv; FSRCNN's deconvolution -> conv + DEPTH_TO_SPACE
     anchored = repeat_as_conv(model)
     deployed = deconv_as_conv(anchored)
@@ -176,39 +175,23 @@ def _export_into(work: Path, cfg, model, ref, info, scale, channels, border, cal
                                                  "DEPTH_TO_SPACE (equivalent weights)"]
     model = deployed
     saved_dir = work / "saved_model"
-    archive = k.export.ExportArchive()
-    archive.track(model)
-    archive.add_endpoint(name="serve", fn=raw_fn(model),
-                         input_signature=[t.TensorSpec([None, None, None, channels], t.float32, name="image")])
-    archive.add_endpoint(name="photo", fn=photo_fn(model, info, scale, border),
-                         input_signature=[t.TensorSpec([1, None, None, 3], t.uint8, name="rgb")])
-    signatures = ["serve", "photo"]
-    if cfg.input_size:
-        h, w = cfg.input_size
-        hin, win = (h * scale + 2 * border, w * scale + 2 * border) if info.input_mode == "pre-upsampled" \
-            else (h, w)
-        archive.add_endpoint(name="serve_fixed", fn=raw_fn(model),
-                             input_signature=[t.TensorSpec([1, hin, win, channels], t.float32, name="image")])
-        archive.add_endpoint(name="photo_fixed", fn=photo_fn(model, info, scale, border),
-                             input_signature=[t.TensorSpec([1, h, w, 3], t.uint8, name="rgb")])
-        signatures += ["serve_fixed", "photo_fixed"]
     say("writing SavedModel")
-    from keras_sr.export import _quiet
-
-    _quiet(archive.write_out, str(saved_dir), verbose=False)
-    files = {}
-    for sig in signatures:
-        for mode in cfg.modes:
-            name = f"{'model' if sig.startswith('serve') else 'photo'}{'_fixed' if sig.endswith('fixed') else ''}_{mode}.tflite"
-            say(f"converting {name}")
-            rep = _representative(ref, calib, sig, fixed=cfg.input_size if sig.endswith("fixed") else None) \
-                if mode == "int8" else None
-            content = convert(saved_dir, sig, mode, rep, cfg.int8_io, float_nodes=bool(anchors))
-            (work / name).write_bytes(content)
-            ops = tflite_ops(content)
-            files[name] = {"signature": sig, "mode": mode, "bytes": len(content), "sha256": _sha256(content),
-                           "io": io_details(content), "ops": ops,
-                           "gpu_delegate_flags": [op for op in ops if op in GPU_UNSUPPORTED]}
+    signatures = _write_saved_model(model, saved_dir, cfg, info, scale, channels, border)
+    int8_dir = saved_dir
+    if "int8" in cfg.modes:  # int8 files only: per-channel PReLU -> ops XNNPACK runs in int8
+        int8_model, prelus = prelu_as_relu(model)
+        if prelus:
+            rewrites.append(f"{len(prelus)} PReLU (int8 files only): relu(x) - a * relu(-x) as ReLU, two 1x1 "
+                            "DepthwiseConv2D and Add (XNNPACK takes no int8 PRELU)")
+            int8_dir = Path(tempfile.mkdtemp(prefix="int8_graph_", dir=work.parent))
+            say("writing the int8 SavedModel")
+            _write_saved_model(int8_model, int8_dir / "saved_model", cfg, info, scale, channels, border)
+            int8_dir = int8_dir / "saved_model"
+    try:
+        files = _convert_all(work, saved_dir, int8_dir, signatures, cfg, ref, calib, anchors, say)
+    finally:
+        if int8_dir is not saved_dir:
+            shutil.rmtree(int8_dir.parent, ignore_errors=True)
     say("checking parity")
     rows = _parity(work, saved_dir, files, cfg, ref, parity_images)
     source = Path(info.source) if info.source else None
@@ -235,6 +218,51 @@ def _export_into(work: Path, cfg, model, ref, info, scale, channels, border, cal
     (work / "parity.json").write_text(json.dumps(report, indent=2) + "\n")
     (work / "parity.md").write_text(format_parity(report) + "\n")
     return report
+
+
+def _write_saved_model(model, saved_dir: Path, cfg, info, scale, channels, border) -> list[str]:
+    """SavedModel of ``model`` with the raw (``serve``) and ``photo`` signatures (and their
+    fixed-shape twins with ``cfg.input_size``); returns the signature names."""
+    k, t = keras(), tf()
+    archive = k.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint(name="serve", fn=raw_fn(model),
+                         input_signature=[t.TensorSpec([None, None, None, channels], t.float32, name="image")])
+    archive.add_endpoint(name="photo", fn=photo_fn(model, info, scale, border),
+                         input_signature=[t.TensorSpec([1, None, None, 3], t.uint8, name="rgb")])
+    signatures = ["serve", "photo"]
+    if cfg.input_size:
+        h, w = cfg.input_size
+        hin, win = (h * scale + 2 * border, w * scale + 2 * border) if info.input_mode == "pre-upsampled" \
+            else (h, w)
+        archive.add_endpoint(name="serve_fixed", fn=raw_fn(model),
+                             input_signature=[t.TensorSpec([1, hin, win, channels], t.float32, name="image")])
+        archive.add_endpoint(name="photo_fixed", fn=photo_fn(model, info, scale, border),
+                             input_signature=[t.TensorSpec([1, h, w, 3], t.uint8, name="rgb")])
+        signatures += ["serve_fixed", "photo_fixed"]
+    from keras_sr.export import _quiet
+
+    _quiet(archive.write_out, str(saved_dir), verbose=False)
+    return signatures
+
+
+def _convert_all(work: Path, saved_dir: Path, int8_dir: Path, signatures, cfg, ref, calib, anchors, say) -> dict:
+    """Every (signature, mode) TFLite file into ``work``; int8 ones from ``int8_dir``."""
+    files = {}
+    for sig in signatures:
+        for mode in cfg.modes:
+            name = f"{'model' if sig.startswith('serve') else 'photo'}{'_fixed' if sig.endswith('fixed') else ''}_{mode}.tflite"
+            say(f"converting {name}")
+            rep = _representative(ref, calib, sig, fixed=cfg.input_size if sig.endswith("fixed") else None) \
+                if mode == "int8" else None
+            content = convert(int8_dir if mode == "int8" else saved_dir, sig, mode, rep, cfg.int8_io,
+                              float_nodes=bool(anchors))
+            (work / name).write_bytes(content)
+            ops = tflite_ops(content)
+            files[name] = {"signature": sig, "mode": mode, "bytes": len(content), "sha256": _sha256(content),
+                           "io": io_details(content), "ops": ops,
+                           "gpu_delegate_flags": [op for op in ops if op in GPU_UNSUPPORTED]}
+    return files
 
 
 def _psnr(out255: np.ndarray, target: np.ndarray, shave: int) -> float:
