@@ -372,14 +372,11 @@ def evaluate(model, data, data_root, factor, color, shave, protocol, metrics, lp
 def _evaluate_draws(model, data, data_root, factor, protocol, metrics, lpips_weights, as_json, report,
                     color, shave, niqe_params, no_reference, degradation, seed, params, draws):
     """``evaluate --draws N``: the same evaluation on N seeds of the degradation, then the spread."""
-    from keras_sr.evaluation.report import format_draws, over_draws, write_report
+    from keras_sr.evaluation.report import format_draws, over_draws, report_folder, write_report
+    from keras_sr.models.loading import load_model
 
-    if report:
-        folder = Path(report)
-        if folder.exists() and not folder.is_dir():
-            raise KerasSRError(f"report path exists and is not a folder: {folder}")
-        if not folder.parent.is_dir():
-            raise KerasSRError(f"report folder's parent does not exist: {folder.parent}")
+    folder = report_folder(report) if report else None  # checked before minutes of scoring
+    model = load_model(model)  # once, not once per draw
     results = []
     for k in range(draws):
         click.echo(f"draw {k + 1}/{draws} (seed {seed + k})", err=True)
@@ -389,7 +386,7 @@ def _evaluate_draws(model, data, data_root, factor, protocol, metrics, lpips_wei
                                  degradation=degradation, seed=seed + k, params=params))
     agg = over_draws(results)
     text = format_draws(results, agg)
-    if report:
+    if folder:
         from keras_sr.data.io import atomic_write_text
 
         folder.mkdir(exist_ok=True)

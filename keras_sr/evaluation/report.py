@@ -48,14 +48,21 @@ def format_table(result) -> str:
     return "\n".join(lines)
 
 
-def write_report(result, folder, top: int = 4) -> dict:
-    """Write ``per_image.csv``, ``summary.json``, ``summary.txt``, ``best_worst.png`` and
-    ``gains_hist.png`` into ``folder``; return {name: path}."""
+def report_folder(folder) -> Path:
+    """``folder`` as a Path, checked before anything is written: not an existing file, and its
+    parent exists (:class:`KerasSRError` otherwise)."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise KerasSRError(f"report path exists and is not a folder: {folder}")
     if not folder.parent.is_dir():
         raise KerasSRError(f"report folder's parent does not exist: {folder.parent}")
+    return folder
+
+
+def write_report(result, folder, top: int = 4) -> dict:
+    """Write ``per_image.csv``, ``summary.json``, ``summary.txt``, ``best_worst.png`` and
+    ``gains_hist.png`` into ``folder``; return {name: path}."""
+    folder = report_folder(folder)
     folder.mkdir(exist_ok=True)
     paths = {}
     rows = result.rows

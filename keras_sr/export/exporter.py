@@ -177,21 +177,22 @@ def _export_into(work: Path, cfg, model, ref, info, scale, channels, border, cal
     saved_dir = work / "saved_model"
     say("writing SavedModel")
     signatures = _write_saved_model(model, saved_dir, cfg, info, scale, channels, border)
-    int8_dir = saved_dir
+    int8_dir, scratch = saved_dir, None
     if "int8" in cfg.modes:  # int8 files only: per-channel PReLU -> ops XNNPACK runs in int8
         int8_model, prelus = prelu_as_relu(model)
         if prelus:
             rewrites.append(f"{len(prelus)} PReLU (int8 files only): relu(x) - a * relu(-x) as ReLU, two 1x1 "
                             "DepthwiseConv2D and Add (XNNPACK takes no int8 PRELU)")
-            int8_dir = Path(tempfile.mkdtemp(prefix="int8_graph_", dir=work.parent))
+            scratch = Path(tempfile.mkdtemp(prefix="int8_graph_", dir=work.parent))
+            int8_dir = scratch / "saved_model"
             say("writing the int8 SavedModel")
-            _write_saved_model(int8_model, int8_dir / "saved_model", cfg, info, scale, channels, border)
-            int8_dir = int8_dir / "saved_model"
     try:
+        if scratch:
+            _write_saved_model(int8_model, int8_dir, cfg, info, scale, channels, border)
         files = _convert_all(work, saved_dir, int8_dir, signatures, cfg, ref, calib, anchors, say)
     finally:
-        if int8_dir is not saved_dir:
-            shutil.rmtree(int8_dir.parent, ignore_errors=True)
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
     say("checking parity")
     rows = _parity(work, saved_dir, files, cfg, ref, parity_images)
     source = Path(info.source) if info.source else None
