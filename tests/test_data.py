@@ -210,3 +210,44 @@ def test_paired_lr_hr_bad_inputs(paired_data, tmp_path):
         match_pairs(hr, _files(paired_data / "lr"), 3)
     with pytest.raises(KerasSRError, match="no LR file for .*0003.png"):
         match_pairs(hr, _files(paired_data / "lr")[:3], 2)
+
+
+def _dihedral(a):
+    """The 8 rotations/flips of [H, W, C] arrays."""
+    out = []
+    for k in range(4):
+        r = np.rot90(a, k)
+        out += [r, r[:, ::-1]]
+    return out
+
+
+@pytest.mark.parametrize("degradation, input_mode", [("realworld", "lr"), ("bicubic", "pre-upsampled")])
+def test_pair_reuse_serves_each_degraded_pair_n_times_rotated(tiny_data, degradation, input_mode):
+    """--pair-reuse 3: every training pair is a rotation/flip of a pair of the plain stream (same
+    seed: the same degradation draws), each used at most 3 times, mixed across batches."""
+    from keras_sr.data.io import list_images
+    from keras_sr.data.pipeline import PipelineConfig, training_dataset
+
+    files = list_images([tiny_data])
+    kw = dict(scale=4 if input_mode == "lr" else 2, patch_size=16, degradation=degradation,
+              color_space="rgb" if input_mode == "lr" else "y-bt601", input_mode=input_mode,
+              batch_size=4, seed=2, label_border=2 if input_mode == "pre-upsampled" else 0)
+    plain = [(x.numpy(), y.numpy()) for x, y in training_dataset(files, PipelineConfig(**kw)).take(6)]
+    reused = [(x.numpy(), y.numpy()) for x, y in
+              training_dataset(files, PipelineConfig(**kw, pair_reuse=3)).take(6)]
+    source = [(x[i], y[i]) for x, y in plain for i in range(len(x))]
+    uses = np.zeros(len(source), int)
+    mixed = 0
+    for x, y in reused:
+        origin = set()
+        assert x.shape == plain[0][0].shape and y.shape == plain[0][1].shape
+        for i in range(len(x)):
+            hits = [j for j, (sx, sy) in enumerate(source)
+                    if any(np.array_equal(x[i], a) and np.array_equal(y[i], b)
+                           for a, b in zip(_dihedral(sx), _dihedral(sy)))]
+            assert hits, "a reused pair is no rotation/flip of a degraded pair"
+            uses[hits[0]] += 1
+            origin.add(hits[0] // 4)
+        mixed += len(origin) > 1
+    assert uses.max() <= 3 and (uses > 0).sum() >= 6  # re-used, not one pair over and over
+    assert mixed >= 2  # batches mix pairs of several degraded batches

@@ -80,7 +80,7 @@ def test_two_workers_train_one_model_and_only_the_chief_writes(tmp_path, tiny_da
                                                       "record.json"]
     rows = read_log(out / "log.csv")
     assert [int(r["epoch"]) for r in rows] == [0, 1]  # one writer
-    assert set(rows[0]) == {"epoch", "loss", "psnr", "val_loss", "val_psnr"}
+    assert set(rows[0]) == {"epoch", "loss", "psnr", "val_loss", "val_psnr", "epoch_s"}  # as fit()
     assert rows[-1]["loss"] < rows[0]["loss"]
 
 

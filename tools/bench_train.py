@@ -1,94 +1,155 @@
 #!/usr/bin/env python
-"""Training throughput in one run: the input pipeline's patches/s vs the train step's.
+"""Training throughput in one run: the network's bare step against what the trainer spends per step.
 
-    python tools/bench_train.py fsrcnn --factor 2 --data ../shared/datasets/T91 [--steps 30]
-    python tools/bench_train.py srgan --factor 4 --data DIR --augment-modes   # pipeline vs device
+    python tools/bench_train.py                       # SRVGG 32x8 x4, realworld, 128-px crops, batch 16
+    python tools/bench_train.py --trainer fp32:1 --trainer bf16:4 --epochs 6
+    python tools/bench_train.py --arch fsrcnn --factor 2 --degradation bicubic --patch-size 48 --batch-size 64 --no-arch-kwargs
+    python tools/bench_train.py --json out.json        # the table as JSON too
 
-The pipeline is timed alone (iterating batches, nothing else running); the step on one
-cached batch (no input cost). The pipeline must deliver >= 5x what the step consumes.
+Rows, all in this one process and run (timing on a shared machine is noisy: compare ratios):
+
+* bare step fp32 / bf16: ``tf.function`` train step (Adam, L1) of the network on one cached batch,
+  no input pipeline, no callbacks (bf16: :func:`keras_sr.training.precision.with_precision`);
+* degradation per batch: the pipeline's per-batch ``(input, label)`` function on a cached HR batch
+  (graph mode, a new seed per batch);
+* trainer PRECISION:REUSE: ``keras_sr.training.trainer.train`` (the ``keras-sr train`` code path:
+  tf.data, ``fit()``, validation, checkpoints, logs) for ``--epochs`` whole epochs; per-step time
+  = median epoch wall time (``epoch_s`` in log.csv: steps + validation + callbacks; the first
+  epoch, which traces, is left out) / steps per epoch.
+
+The ratio column is each row over the bare fp32 step (the issue-26 target: trainer bf16 <= 1.3x).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import statistics
 import sys
+import tempfile
 import time
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("arch")
-    ap.add_argument("--factor", type=int, default=2)
-    ap.add_argument("--data", action="append", default=[])
-    ap.add_argument("--steps", type=int, default=30)
-    ap.add_argument("--batch-size", type=int)
-    ap.add_argument("--augment-modes", action="store_true", help="srgan: steps/s with pipeline vs device augmentation")
-    args = ap.parse_args()
+def _bare_step_ms(model, batch, steps: int) -> float:
+    import tensorflow as tf
+    import keras
 
-    from keras_sr._backend import keras
-    from keras_sr.data.io import list_images
-    from keras_sr.data.pipeline import (PipelineConfig, hr_crop_dataset, min_image_size, scan_images,
-                                        training_dataset)
-    from keras_sr.data.samples import sample_files
-    from keras_sr.evaluation.metrics import psnr_metric
-    from keras_sr.models import border, build_model, get_architecture
-    from keras_sr.training.config import TrainConfig
+    x, y = batch
+    opt = keras.optimizers.Adam(2e-4)
+    variables = model.trainable_variables
 
-    k = keras()
-    cfg = TrainConfig.resolve(args.arch, factor=args.factor, batch_size=args.batch_size)
-    spec = get_architecture(args.arch)
-    channels = 3 if cfg.color_space == "rgb" else 1
-    model = build_model(args.arch, args.factor, channels=channels)
-    files = scan_images(list_images(args.data) if args.data else sample_files(),
-                        min_image_size(cfg.patch_size, args.factor))
-    pcfg = PipelineConfig(scale=args.factor, patch_size=cfg.patch_size,
-                          label_border=border(model) if spec.input_mode == "pre-upsampled" else 0,
-                          color_space=cfg.color_space, input_mode=spec.input_mode, batch_size=cfg.batch_size)
-    ds = training_dataset(files, pcfg)
-    it = iter(ds)
-    x, y = next(it)
+    @tf.function
+    def step(x, y):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.abs(tf.cast(model(x, training=True), tf.float32) - y))
+        opt.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        return loss
+
     for _ in range(3):
-        next(it)  # warm-up (decode + cache)
+        step(x, y).numpy()
     t0 = time.perf_counter()
-    for _ in range(args.steps):
-        next(it)
-    pipe = args.steps * cfg.batch_size / (time.perf_counter() - t0)
-    rows = [("input pipeline", pipe)]
-    if args.arch == "srgan":
-        from keras_sr.training.trainer import _gan
+    for _ in range(steps):
+        step(x, y).numpy()
+    return (time.perf_counter() - t0) / steps * 1000
 
-        cfg.content = "pixel"
-        modes = ["pipeline", "device"] if args.augment_modes else ["pipeline"]
-        for mode in modes:
-            cfg.augment_on = mode
-            gan = _gan(cfg, build_model(args.arch, args.factor, channels=channels), channels, cfg.lr)
-            data = hr_crop_dataset(files, pcfg) if mode == "device" else ds
-            batch = next(iter(data))
-            gan.make_train_function()
-            fn = gan.train_function
-            single = __import__("tensorflow").data.Dataset.from_tensors(batch).repeat()
-            its = iter(single)
-            fn(its)
-            t0 = time.perf_counter()
-            for _ in range(args.steps):
-                fn(its)
-            rows.append((f"srgan step ({mode} augmentation)", args.steps * cfg.batch_size / (time.perf_counter() - t0)))
-    else:
-        model.compile(optimizer=k.optimizers.Adam(cfg.lr), loss="mse", metrics=[psnr_metric])
-        model.train_on_batch(x, y)
-        t0 = time.perf_counter()
-        for _ in range(args.steps):
-            model.train_on_batch(x, y)
-        rows.append(("train step", args.steps * cfg.batch_size / (time.perf_counter() - t0)))
-    print(f"{args.arch} x{args.factor}, batch {cfg.batch_size}, HR patch {cfg.patch_size}, {args.steps} steps")
-    print(f"{'what':<34} {'patches/s':>10}")
-    for name, v in rows:
-        print(f"{name:<34} {v:>10.1f}")
-    step = rows[1][1]
-    if len(rows) > 2:  # --augment-modes: same run, same cached batch
-        print(f"device / pipeline augmentation step = {rows[2][1] / step:.2f}x")
-    print(f"pipeline / step = {pipe / step:.1f}x (target >= 5x)")
-    return 0 if pipe / step >= 5 else 1
+
+def _degrade_ms(pcfg, hr_u8, batches: int) -> float:
+    import tensorflow as tf
+
+    from keras_sr.data.pipeline import MARGIN, _Pairs, degradation_seeds
+
+    pairs = _Pairs(pcfg)
+    ds = tf.data.Dataset.zip((tf.data.Dataset.from_tensors(hr_u8).repeat(batches + 2), degradation_seeds(0)))
+    ds = ds.map(lambda x, s: pairs.from_hr(tf.cast(x, tf.float32) / 255.0, MARGIN,
+                                           seed=s if pairs.deg.stochastic else None))
+    it = iter(ds)
+    for _ in range(2):
+        next(it)
+    t0 = time.perf_counter()
+    for _ in range(batches):
+        next(it)[0].numpy()
+    return (time.perf_counter() - t0) / batches * 1000
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--arch", default="srvgg")
+    ap.add_argument("--factor", type=int, default=4)
+    ap.add_argument("--filters", type=int, default=32)
+    ap.add_argument("--convs", type=int, default=8)
+    ap.add_argument("--no-arch-kwargs", action="store_true", help="the architecture's default size")
+    ap.add_argument("--degradation", default="realworld")
+    ap.add_argument("--patch-size", type=int, default=128)
+    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--data", action="append", default=[], help="training folders (default: built-in samples)")
+    ap.add_argument("--steps", type=int, default=20, help="bare steps / degraded batches timed")
+    ap.add_argument("--epochs", type=int, default=5, help="trainer epochs per row (the first is not counted)")
+    ap.add_argument("--steps-per-epoch", type=int, help="trainer steps per epoch (default: the trainer's)")
+    ap.add_argument("--trainer", action="append", metavar="PRECISION:REUSE",
+                    help="trainer rows (default fp32:1 bf16:1 bf16:4)")
+    ap.add_argument("--json", help="also write the rows to this JSON file")
+    a = ap.parse_args(argv)
+
+    import numpy as np
+    import tensorflow as tf
+
+    from keras_sr.data.pipeline import MARGIN, PipelineConfig
+    from keras_sr.models import build_model
+    from keras_sr.training.config import TrainConfig
+    from keras_sr.training.precision import with_precision
+    from keras_sr.training.trainer import train
+
+    kw = {} if a.no_arch_kwargs else {"filters": a.filters, "convs": a.convs}
+    cfg0 = TrainConfig.resolve(a.arch, factor=a.factor, degradation=a.degradation, patch_size=a.patch_size,
+                               batch_size=a.batch_size, arch_kwargs=kw)
+    channels = 3 if cfg0.color_space == "rgb" else 1
+    rng = np.random.default_rng(0)
+    s, p, b = a.factor, a.patch_size, a.batch_size
+    batch = (tf.constant(rng.random((b, p // s, p // s, channels), np.float32)),
+             tf.constant(rng.random((b, p, p, channels), np.float32)))
+    import skimage.data
+
+    photo = skimage.data.astronaut() if channels == 3 else skimage.data.camera()[..., None]
+    crop = p + 2 * MARGIN * s
+    hr = tf.constant(np.stack([photo[y:y + crop, x:x + crop] for y, x in
+                               rng.integers(0, min(photo.shape[:2]) - crop, (b, 2))]))
+    pcfg = PipelineConfig(scale=s, patch_size=p, degradation=a.degradation, color_space=cfg0.color_space,
+                          input_mode="lr", batch_size=b)
+    rows = []
+
+    def add(what, ms, **extra):
+        rows.append(dict(what=what, ms_per_step=round(ms, 1), **extra))
+        print(f"{what:<32} {ms:8.1f} ms", file=sys.stderr, flush=True)
+
+    model = build_model(a.arch, s, channels=channels, **kw)
+    add("bare step fp32", _bare_step_ms(model, batch, a.steps))
+    add("bare step bf16", _bare_step_ms(with_precision(build_model(a.arch, s, channels=channels, **kw), "bf16"),
+                                        batch, a.steps))
+    add(f"degradation per batch ({a.degradation})", _degrade_ms(pcfg, hr, a.steps))
+    for spec in a.trainer or ["fp32:1", "bf16:1", "bf16:4"]:
+        precision, _, reuse = spec.partition(":")
+        with tempfile.TemporaryDirectory() as out:
+            cfg = TrainConfig.resolve(a.arch, factor=s, degradation=a.degradation, patch_size=p, batch_size=b,
+                                      arch_kwargs=kw, data=a.data, epochs=a.epochs, precision=precision,
+                                      pair_reuse=int(reuse or 1), steps_per_epoch=a.steps_per_epoch,
+                                      track=["none"], out=out)
+            rec = train(cfg, overwrite=True, verbose=0)
+            logged = [r["epoch_s"] for r in __import__("keras_sr.training.callbacks", fromlist=["read_log"])
+                      .read_log(f"{out}/log.csv")[1:]]
+        add(f"trainer {precision} reuse {reuse or 1}", statistics.median(logged) / rec["steps_per_epoch"] * 1000,
+            steps_per_epoch=rec["steps_per_epoch"], epochs=a.epochs)
+    base = rows[0]["ms_per_step"]
+    for r in rows:
+        r["x_bare_fp32"] = round(r["ms_per_step"] / base, 2)
+    print(f"{a.arch} x{s} {kw or ''} {a.degradation}, batch {b} x {p}px HR, {tf.config.threading.get_intra_op_parallelism_threads() or 'all'} intra-op threads")
+    print("| what | ms per step | x bare fp32 step |")
+    print("|---|---|---|")
+    for r in rows:
+        print(f"| {r['what']} | {r['ms_per_step']:.1f} | {r['x_bare_fp32']:.2f} |")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"args": vars(a), "rows": rows}, f, indent=2)
+    return 0
 
 
 if __name__ == "__main__":

@@ -120,7 +120,14 @@ def main():
 @click.option("--vgg19-weights", type=click.Path(), help="keras.applications VGG19 weight file (optional).")
 @click.option("--strategy", type=click.Choice(["default", "mirrored", "multiworker", "tpu"]),
               help="tf.distribute strategy (multiworker reads TF_CONFIG).")
-@click.option("--mixed-precision", is_flag=True, default=None, help="mixed_float16 (GPUs).")
+@click.option("--precision", help="fp32 (default), bf16 or fp16: mixed precision (variables, loss, "
+              "degradation, output conv and saved model stay float32). bf16 pays on CPUs with AVX512-BF16 "
+              "or AMX (SRVGG step ~0.6-0.7x fp32) and GPUs from Ampere; elsewhere it is emulated (slow, "
+              "warned). fp16: GPUs, with loss scaling (not for GANs).")
+@click.option("--mixed-precision", is_flag=True, default=None, help="Alias of --precision fp16.")
+@click.option("--pair-reuse", type=int, help="Use each degraded (LR, HR) pair for N steps, re-mixed among N "
+              "batches with fresh flips/rotations (default 1): divides the degradation's cost per step by N "
+              "(--augment-on pipeline).")
 @click.option("--track", multiple=True, type=click.Choice(["tensorboard", "mlflow", "none"]),
               help="Experiment tracking besides log.csv (default tensorboard when installed).")
 @click.option("--augment-on", type=click.Choice(["pipeline", "device"]),
@@ -136,7 +143,7 @@ def main():
 def train(arch, factor, data, lr_data, epochs, batch_size, lr, degradation, degradation_param, color_space,
           patch_size, steps_per_epoch, schedule, val_fraction, loss, blocks, filters, convs, kernel_init, content,
           adv_weight, pixel_weight, lpips_weight, lpips_net, d_filters, perceptual_weight, usm_targets, vgg_weights,
-          vgg_layer, vgg19_weights, strategy, mixed_precision,
+          vgg_layer, vgg19_weights, strategy, precision, mixed_precision, pair_reuse,
           track, augment_on, ema, out, init, recipe, seed, overwrite, activation):
     """Train ARCH (srcnn, srcnn-915, srcnn-955, srcnn-deep, fsrcnn, fsrcnn-s, espcn, abpn, srresnet,
     srgan, srvgg, rrdbnet, realesrgan) with fit().
@@ -161,7 +168,8 @@ def train(arch, factor, data, lr_data, epochs, batch_size, lr, degradation, degr
                               perceptual_weight=perceptual_weight, usm_targets=usm_targets,
                               vgg_weights=vgg_weights, vgg_layer=vgg_layer,
                               vgg19_weights=vgg19_weights, augment_on=augment_on, ema=ema,
-                              strategy=strategy, mixed_precision=mixed_precision, track=list(track),
+                              strategy=strategy, precision=precision, mixed_precision=mixed_precision,
+                              pair_reuse=pair_reuse, track=list(track),
                               arch_kwargs={k: v for k, v in (("blocks", blocks), ("filters", filters),
                                                              ("convs", convs), ("activation", activation),
                                                              ("kernel_init", kernel_init))

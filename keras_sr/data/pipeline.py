@@ -57,6 +57,7 @@ class PipelineConfig:
     seed: int = 0
     cache: bool = True
     degradation_params: dict | None = None  # overrides of RealWorldParams (realworld only)
+    pair_reuse: int = 1  # each degraded pair serves this many batches (see reuse_pairs)
 
     def validate(self) -> None:
         if self.patch_size % self.scale:
@@ -358,8 +359,10 @@ def _images(files, cfg: PipelineConfig):
     return ds.cache() if cfg.cache else ds
 
 
-def _finish(ds, cfg: PipelineConfig, drop_remainder: bool, per_batch=None, seeded: bool = False):
-    """Batch, map ``per_batch`` (with a degradation seed per batch when ``seeded``), prefetch."""
+def _finish(ds, cfg: PipelineConfig, drop_remainder: bool, per_batch=None, seeded: bool = False,
+            reuse: bool = False):
+    """Batch, map ``per_batch`` (with a degradation seed per batch when ``seeded``), re-use the
+    pairs (:func:`reuse_pairs`, training only), prefetch."""
     t = tf()
     opts = t.data.Options()
     opts.deterministic = True
@@ -368,7 +371,42 @@ def _finish(ds, cfg: PipelineConfig, drop_remainder: bool, per_batch=None, seede
         ds = t.data.Dataset.zip((ds, degradation_seeds(cfg.seed)))
     if per_batch is not None:
         ds = ds.map(per_batch, num_parallel_calls=t.data.AUTOTUNE)
+    if reuse:
+        ds = reuse_pairs(ds, cfg)
     return ds.prefetch(t.data.AUTOTUNE).with_options(opts)
+
+
+def dihedral_pairs(x, y, seed):
+    """The same random 90-degree rotation (per batch) and left-right flip (per image) of the
+    input batch ``x`` and label batch ``y`` (aligned: same centre, any sizes), from ``seed``."""
+    t = tf()
+    seeds = t.random.experimental.stateless_split(seed, 2)
+    k = t.random.stateless_uniform([], seeds[0], 0, 4, dtype=t.int32)
+    flip = t.random.stateless_uniform([t.shape(x)[0], 1, 1, 1], seeds[1]) < 0.5
+
+    def one(v):
+        v = t.image.rot90(v, k)
+        return t.where(flip, t.reverse(v, axis=[2]), v)
+
+    return one(x), one(y)
+
+
+def reuse_pairs(ds, cfg: PipelineConfig):
+    """Each (input, label) batch of ``ds`` serves ``cfg.pair_reuse`` batches: its pairs are
+    repeated, re-mixed in a shuffle buffer of ``pair_reuse`` batches (so a batch holds pairs of
+    several degradation draws, as Real-ESRGAN's training pool does) and given a fresh random
+    rotation/flip per batch. The degradation then costs ``1 / pair_reuse`` per step; the
+    distribution of pairs is unchanged (the degradation's kernels, resizes and noise are
+    rotation- and flip-invariant in distribution)."""
+    n = cfg.pair_reuse
+    if n <= 1:
+        return ds
+    t = tf()
+    ds = ds.flat_map(lambda x, y: t.data.Dataset.from_tensors((x, y)).repeat(n).unbatch())
+    ds = ds.shuffle(n * cfg.batch_size, seed=cfg.seed + 2_000_003, reshuffle_each_iteration=True)
+    ds = ds.batch(cfg.batch_size, drop_remainder=True)
+    ds = t.data.Dataset.zip((ds, t.data.Dataset.random(seed=cfg.seed + 3_000_017).batch(2)))
+    return ds.map(lambda pair, seed: dihedral_pairs(*pair, seed), num_parallel_calls=t.data.AUTOTUNE)
 
 
 def training_dataset(files, cfg: PipelineConfig):
@@ -382,7 +420,7 @@ def training_dataset(files, cfg: PipelineConfig):
         if cfg.mode != "random":
             raise KerasSRError("paired LR/HR data needs random patches (not 'sliding')")
         ds = _paired_patches(files, cfg, cfg.seed, cfg.augment)
-        return _finish(ds, cfg, drop_remainder=True, per_batch=_pair_batch_fn(pairs))
+        return _finish(ds, cfg, drop_remainder=True, per_batch=_pair_batch_fn(pairs), reuse=True)
     images = _images(files, cfg)
     if cfg.mode == "sliding":
         ds = images.flat_map(pairs.sliding)
@@ -404,7 +442,7 @@ def training_dataset(files, cfg: PipelineConfig):
         return pairs.from_hr(t.cast(patches, t.float32) / 255.0, MARGIN, seed=seed)
 
     ds = ds.map(sample, num_parallel_calls=t.data.AUTOTUNE)
-    return _finish(ds, cfg, drop_remainder=True, per_batch=degrade, seeded=pairs.deg.stochastic)
+    return _finish(ds, cfg, drop_remainder=True, per_batch=degrade, seeded=pairs.deg.stochastic, reuse=True)
 
 
 def validation_dataset(files, cfg: PipelineConfig, max_patches: int = 512):

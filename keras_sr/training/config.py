@@ -72,7 +72,9 @@ class TrainConfig:
     vgg_weights: str | None = None
     vgg19_weights: str | None = None
     strategy: str = "default"  # default, mirrored, multiworker, tpu
-    mixed_precision: bool = False  # mixed_float16 (GPUs)
+    mixed_precision: bool = False  # alias of precision="fp16" (kept equal to it)
+    precision: str = "fp32"  # fp32, bf16 (AVX512-BF16/AMX CPUs, Ampere+ GPUs) or fp16 (GPUs)
+    pair_reuse: int = 1  # each degraded (input, label) pair serves this many steps (re-mixed, flipped)
     track: list = field(default_factory=lambda: ["tensorboard"])  # tensorboard, mlflow, none
     augment_on: str = "pipeline"  # or "device": flips/rot90/degradation inside the step (LR-space models, GANs)
     ema: float = 0.0  # GANs: momentum of the generator-weight EMA that is saved (0 = off)
@@ -110,7 +112,23 @@ class TrainConfig:
                 raise TypeError(f"unknown config field {k}")
             if v is not None and v != () and v != []:
                 values[k] = list(v) if isinstance(v, tuple) else v
+        if values.get("mixed_precision") and explicit.get("precision") not in (None, "fp16"):
+            raise UsageError(f"--mixed-precision is --precision fp16; it contradicts --precision "
+                             f"{explicit['precision']}")
+        if values.get("mixed_precision"):
+            values["precision"] = "fp16"
         cfg = cls(**values)
+        from keras_sr.training.precision import check_precision
+
+        check_precision(cfg.precision)
+        cfg.mixed_precision = cfg.precision == "fp16"
+        if cfg.precision == "fp16" and cfg.arch in GAN_DISCRIMINATORS:
+            raise UsageError(f"--precision fp16 needs loss scaling, which the {cfg.arch} step does not do; "
+                             "use bf16 or fp32")
+        if cfg.pair_reuse < 1:
+            raise UsageError(f"--pair-reuse must be >= 1, got {cfg.pair_reuse}")
+        if cfg.pair_reuse > 1 and cfg.patch_mode != "random":
+            raise UsageError("--pair-reuse re-mixes random patches; it does not apply to --patch-mode sliding")
         if cfg.patch_size is None:
             cfg.patch_size = LR_PATCH * cfg.factor
         if cfg.schedule not in ("constant", "cosine"):

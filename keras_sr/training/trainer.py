@@ -33,10 +33,11 @@ from keras_sr.errors import KerasSRError, UsageError
 from keras_sr.evaluation.metrics import psnr_metric
 from keras_sr.inference import SUPPORTED_SCALES, check_compatibility
 from keras_sr.models import ModelInfo, border, build_model, get_architecture, save_with_info
-from keras_sr.training.callbacks import curve_plot_callback, plot_curves, read_log
+from keras_sr.training.callbacks import curve_plot_callback, epoch_timer, plot_curves, read_log
 from keras_sr.training import distributed, provenance
 from keras_sr.training.config import GAN_DISCRIMINATORS, TrainConfig
 from keras_sr.training.losses import pixel_loss
+from keras_sr.training.precision import check_support, optimizer_for, with_precision
 
 
 def _write_json(path: Path, obj) -> None:
@@ -97,6 +98,9 @@ def _check_config(cfg: TrainConfig) -> None:
             raise UsageError("paired LR/HR data needs random patches (not --patch-mode sliding)")
         if cfg.augment_on == "device":
             raise UsageError("--augment-on device degrades HR on the device; with --lr-data use pipeline")
+    if cfg.pair_reuse > 1 and cfg.augment_on == "device":
+        raise UsageError("--pair-reuse re-uses the pairs tf.data degrades (--augment-on pipeline); the "
+                         "device step degrades a fresh batch every step")
 
 
 def _same_config(saved: dict, cfg: TrainConfig) -> bool:
@@ -304,6 +308,7 @@ def _gan(cfg: TrainConfig, generator, channels: int, lr):
         perceptual = LPIPSLoss(cfg.lpips_net, cfg.vgg_weights if cfg.lpips_net == "vgg" else _alex_weights(cfg))
     critic = (unet_discriminator(channels, filters=cfg.d_filters) if GAN_DISCRIMINATORS[cfg.arch] == "unet"
               else discriminator(channels, filters=cfg.d_filters))
+    critic = with_precision(critic, cfg.precision)
     vgg = PerceptualLoss(cfg.vgg_weights) if cfg.perceptual_weight else None
     deg = get_degradation(cfg.degradation)
     degrade = None  # bicubic (SRGAN's default) on the device
@@ -386,17 +391,17 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
     _write_json(out / "config.json", cfg.to_dict())
 
     k.utils.set_random_seed(cfg.seed)
-    if cfg.mixed_precision:
-        k.mixed_precision.set_global_policy("mixed_float16")
+    check_support(cfg.precision)
     channels = 3 if cfg.color_space == "rgb" else 1
     with strategy.scope():
-        model = _initial_model(cfg, channels)
+        model = _initial_model(cfg, channels)  # float32: what is evaluated and saved
+        net = with_precision(model, cfg.precision)  # what is trained (model itself for fp32)
     label_border = border(model) if spec.input_mode == "pre-upsampled" else 0
     pcfg = PipelineConfig(scale=cfg.factor, patch_size=cfg.patch_size, label_border=label_border,
                           degradation=cfg.degradation, color_space=cfg.color_space,
                           input_mode=spec.input_mode, mode=cfg.patch_mode, stride=cfg.stride,
                           batch_size=cfg.batch_size, seed=cfg.seed,
-                          degradation_params=cfg.degradation_params or None)
+                          degradation_params=cfg.degradation_params or None, pair_reuse=cfg.pair_reuse)
     train_ds = training_dataset(train_files, pcfg)
     val_ds = validation_dataset(val_files, pcfg)
     steps = cfg.steps_per_epoch
@@ -421,11 +426,11 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
     callbacks = [] if custom_loop else [k.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=True)]
     if cfg.arch in GAN_DISCRIMINATORS:
         with strategy.scope():
-            fit_model = _gan(cfg, model, channels, lr)
+            fit_model = _gan(cfg, net, channels, lr)
         if cfg.augment_on == "device":
             train_ds = hr_crop_dataset(train_files, pcfg)
     else:
-        fit_model = model
+        fit_model = net
         checkpoint_cls = k.callbacks.ModelCheckpoint
         jit = "auto"
         if cfg.augment_on == "device":  # flips/rotations/degradation inside the train step
@@ -433,14 +438,15 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
             from keras_sr.training.augment import DeviceAugmented, InnerCheckpoint
 
             with strategy.scope():
-                fit_model = DeviceAugmented(model, cfg.factor, cfg.degradation, cfg.seed, degradation_params(pcfg))
+                fit_model = DeviceAugmented(net, cfg.factor, cfg.degradation, cfg.seed, degradation_params(pcfg))
             train_ds = hr_crop_dataset(train_files, pcfg)
             checkpoint_cls = InnerCheckpoint
             jit = False if get_degradation(cfg.degradation).stochastic else "auto"  # libjpeg: no XLA
         with strategy.scope():
-            fit_model.compile(optimizer=k.optimizers.Adam(learning_rate=lr), loss=pixel_loss(cfg.loss),
+            fit_model.compile(optimizer=optimizer_for(cfg.precision, k.optimizers.Adam(learning_rate=lr)),
+                              loss=pixel_loss(cfg.loss),
                               metrics=[psnr_metric], jit_compile=jit)
-            if fit_model is not model:  # build the wrapper and its optimizer before BackupAndRestore
+            if fit_model is not net:  # build the wrapper and its optimizer before BackupAndRestore
                 fit_model(np.zeros((1, 8, 8, channels), np.float32))
                 fit_model.optimizer.build(fit_model.trainable_variables)
         checkpoint = checkpoint_cls(best_path, monitor="val_psnr", mode="max", save_best_only=True)
@@ -449,6 +455,7 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
         callbacks.append(checkpoint)
     title = f"{cfg.arch} x{cfg.factor} {cfg.degradation}"
     callbacks += [
+        epoch_timer(),
         k.callbacks.CSVLogger(str(log_path), append=True),
         *_trackers(cfg, out),
         curve_plot_callback(log_path, out / "curves.png", title),
@@ -475,6 +482,8 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
     wall = time.time() - t0
     if cfg.arch in GAN_DISCRIMINATORS and cfg.ema:
         fit_model.use_ema_weights()  # the saved and evaluated generator is the EMA
+    if net is not model:  # the trained weights into the float32 network
+        model.set_weights(net.get_weights())
     rows = read_log(log_path)
     loss_key = "g_loss" if cfg.arch in GAN_DISCRIMINATORS else "loss"
     if not rows or not np.isfinite(rows[-1].get(loss_key, np.nan)):
@@ -497,6 +506,9 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
         **({"finished_from_best_checkpoint": True} if fit_done else {}),
         "best_val_psnr_patches": max(r.get("val_psnr", -1) for r in rows),
     }
+    timed = [r["epoch_s"] for r in rows[1:] if "epoch_s" in r]  # the first epoch traces
+    if timed and steps:
+        record["ms_per_step"] = round(float(np.median(timed)) / steps * 1000, 1)
     # optimizer steps over the whole run, resumed parts included (restored from the backup)
     gan = cfg.arch in GAN_DISCRIMINATORS
     record["optimizer_iterations"] = {"generator" if gan else "model": _steps(fit_model.optimizer)}
