@@ -75,107 +75,123 @@ def main():
     _one_line_warnings()
 
 
+# Options of `train`, shared by `distill` (one definition; _train_options(exclude=...) picks).
+_TRAIN_OPTIONS = [
+    factor_option,
+    click.option("--data", "-d", multiple=True, type=click.Path(),
+                 help="Training image folder or file (repeatable). Default: built-in sample photos."),
+    click.option("--lr-data", multiple=True, type=click.Path(),
+                 help="Folder(s) of the --data images at 1/factor size (paired LR/HR, matched by file "
+                      "stem, e.g. 0001.png <-> 0001x4.png), used instead of degrading --data."),
+    click.option("--epochs", type=int, help="Epochs (default 10; recipe srcnn-keras: 200)."),
+    click.option("--batch-size", type=int, help="Patches per batch (SRCNN default 128)."),
+    click.option("--lr", type=float, help="Adam learning rate (SRCNN default 3e-4)."),
+    click.option("--degradation", help="bicubic (default), bilinear-legacy or realworld (Real-ESRGAN chain)."),
+    click.option("--degradation-param", "degradation_param", multiple=True, metavar="NAME=VALUE",
+                 help="realworld: override one RealWorldParams field, e.g. noise_range=1,15 (repeatable)."),
+    click.option("--color-space", help="y-bt601 (default), y-opencv or rgb."),
+    click.option("--patch-size", type=int, help="HR patch size (default 32)."),
+    click.option("--steps-per-epoch", type=int, help="Batches per epoch in random-crop mode."),
+    click.option("--schedule", type=click.Choice(["constant", "cosine"]),
+                 help="Learning-rate schedule (default constant; cosine decays to 1% over the run)."),
+    click.option("--val-fraction", type=float, help="Share of the images held out for validation (0.1)."),
+    click.option("--loss", type=click.Choice(["mse", "l1"]), help="Pixel loss (default mse)."),
+    click.option("--blocks", type=int, help="srresnet/srgan: residual blocks (16)."),
+    click.option("--filters", type=int, help="srresnet/srgan/srvgg/realesrgan/rrdbnet/abpn: channels."),
+    click.option("--convs", type=int, help="srvgg/realesrgan/abpn: 3x3 conv layers (srvgg 16, abpn 5)."),
+    click.option("--kernel-init", type=click.Choice(["glorot", "he"]),
+                 help="srvgg: conv initialisation (glorot, default; he for deep stacks such as 64 x 16)."),
+    click.option("--activation", type=click.Choice(["relu", "tanh"]),
+                 help="espcn: activation of the feature layers (relu, default; tanh = the paper's)."),
+    click.option("--content", type=click.Choice(["pixel", "vgg"]), help="srgan content loss (default vgg)."),
+    click.option("--adv-weight", type=float, help="srgan adversarial weight (1e-3)."),
+    click.option("--pixel-weight", type=float, help="srgan: add this x pixel MSE to the content loss (0)."),
+    click.option("--lpips-weight", type=float, help="srgan: add this x LPIPS to the generator loss (0)."),
+    click.option("--lpips-net", type=click.Choice(["vgg", "alex"]),
+                 help="srgan: network of that LPIPS term (vgg, default: not the alex net LPIPS is evaluated with)."),
+    click.option("--d-filters", type=int, help="srgan/realesrgan: discriminator base channels (64, as the papers)."),
+    click.option("--perceptual-weight", type=float,
+                 help="GANs: weight of the VGG16 multi-layer L1 perceptual term (realesrgan 1.0; needs the "
+                      "LPIPS VGG16 file: --vgg-weights)."),
+    click.option("--usm-targets/--no-usm-targets", default=None,
+                 help="GANs: pixel/perceptual terms against unsharp-masked HR (realesrgan: on)."),
+    click.option("--vgg-weights", type=click.Path(), help="lpips_vgg16_v0.1.npz for the VGG16 content loss."),
+    click.option("--vgg-layer", help="VGG16 layer of the content loss (conv5_3)."),
+    click.option("--vgg19-weights", type=click.Path(), help="keras.applications VGG19 weight file (optional)."),
+    click.option("--strategy", type=click.Choice(["default", "mirrored", "multiworker", "tpu"]),
+                 help="tf.distribute strategy (multiworker reads TF_CONFIG)."),
+    click.option("--precision", help="fp32 (default), bf16 or fp16: mixed precision (variables, loss, "
+                 "degradation, output conv and saved model stay float32). bf16 pays on CPUs with AVX512-BF16 "
+                 "or AMX (SRVGG step ~0.6-0.7x fp32) and GPUs from Ampere; elsewhere it is emulated (slow, "
+                 "warned). fp16: GPUs, with loss scaling (not for GANs)."),
+    click.option("--mixed-precision", is_flag=True, default=None, help="Alias of --precision fp16."),
+    click.option("--pair-reuse", type=int, help="Use each degraded (LR, HR) pair for N steps, re-mixed among N "
+                 "batches with fresh flips/rotations (default 1): divides the degradation's cost per step by N "
+                 "(--augment-on pipeline)."),
+    click.option("--track", multiple=True, type=click.Choice(["tensorboard", "mlflow", "none"]),
+                 help="Experiment tracking besides log.csv (default tensorboard when installed)."),
+    click.option("--augment-on", type=click.Choice(["pipeline", "device"]),
+                 help="Flips/rotations/degradation in tf.data (pipeline) or in the train step (device; "
+                      "LR-space models and srgan)."),
+    click.option("--ema", type=float, help="srgan: keep an EMA of the generator weights with this momentum "
+                                         "(e.g. 0.999) and save it instead of the last weights."),
+    click.option("--out", "-o", type=click.Path(), help="Run folder (default runs/<arch>_x<factor>_<degradation>)."),
+    click.option("--init", help="Start from this model's weights (fine-tuning)."),
+    click.option("--recipe", help="A full recipe, e.g. srcnn-keras (SRCNN-keras's original training)."),
+    click.option("--seed", type=int, help="Random seed (default 0)."),
+    click.option("--overwrite", is_flag=True, help="Replace a finished run in --out."),
+]
+
+
+def _train_options(exclude=()):
+    """Decorator applying the ``train`` options, except the parameter names in ``exclude``."""
+    def apply(f):
+        for option in reversed(_TRAIN_OPTIONS):
+            probe = option(lambda **kw: None)
+            if probe.__click_params__[-1].name not in exclude:
+                f = option(f)
+        return f
+    return apply
+
+
+_ARCH_KWARGS = ("blocks", "filters", "convs", "activation", "kernel_init")
+
+
+def _train_config(arch, o: dict, **extra):
+    """The :class:`TrainConfig` of ``train``/``distill`` options ``o`` (click's parameter dict)."""
+    from keras_sr.training.config import TrainConfig
+
+    for path, hint in [(d, "'--data'") for d in o.get("data", ())] + [(d, "'--lr-data'") for d in o.get("lr_data", ())]:
+        if not Path(path).exists():
+            raise click.BadParameter(f"no such file or folder: {path}", param_hint=hint)
+    o = dict(o)
+    arch_kwargs = {k: o.pop(k) for k in _ARCH_KWARGS if k in o and o[k] is not None}
+    for k in _ARCH_KWARGS:
+        o.pop(k, None)
+    out, overwrite = o.pop("out", None), o.pop("overwrite", False)
+    params = _degradation_overrides(o.pop("degradation_param", ()))
+    o["track"] = list(o.get("track") or ())
+    for k in ("data", "lr_data"):
+        if k in o:
+            o[k] = [str(d) for d in o[k]]
+    cfg = TrainConfig.resolve(arch, **o, **extra, arch_kwargs=arch_kwargs, degradation_params=params)
+    cfg.out = out or f"runs/{cfg.arch}_x{cfg.factor}_{cfg.degradation}"
+    return cfg, overwrite
+
+
 @main.command()
 @click.argument("arch", default="srcnn")
-@factor_option
-@click.option("--data", "-d", multiple=True, type=click.Path(),
-              help="Training image folder or file (repeatable). Default: built-in sample photos.")
-@click.option("--lr-data", multiple=True, type=click.Path(),
-              help="Folder(s) of the --data images at 1/factor size (paired LR/HR, matched by file "
-                   "stem, e.g. 0001.png <-> 0001x4.png), used instead of degrading --data.")
-@click.option("--epochs", type=int, help="Epochs (default 10; recipe srcnn-keras: 200).")
-@click.option("--batch-size", type=int, help="Patches per batch (SRCNN default 128).")
-@click.option("--lr", type=float, help="Adam learning rate (SRCNN default 3e-4).")
-@click.option("--degradation", help="bicubic (default), bilinear-legacy or realworld (Real-ESRGAN chain).")
-@click.option("--degradation-param", "degradation_param", multiple=True, metavar="NAME=VALUE",
-              help="realworld: override one RealWorldParams field, e.g. noise_range=1,15 (repeatable).")
-@click.option("--color-space", help="y-bt601 (default), y-opencv or rgb.")
-@click.option("--patch-size", type=int, help="HR patch size (default 32).")
-@click.option("--steps-per-epoch", type=int, help="Batches per epoch in random-crop mode.")
-@click.option("--schedule", type=click.Choice(["constant", "cosine"]),
-              help="Learning-rate schedule (default constant; cosine decays to 1% over the run).")
-@click.option("--val-fraction", type=float, help="Share of the images held out for validation (0.1).")
-@click.option("--loss", type=click.Choice(["mse", "l1"]), help="Pixel loss (default mse).")
-@click.option("--blocks", type=int, help="srresnet/srgan: residual blocks (16).")
-@click.option("--filters", type=int, help="srresnet/srgan/srvgg/realesrgan/rrdbnet/abpn: channels.")
-@click.option("--convs", type=int, help="srvgg/realesrgan/abpn: 3x3 conv layers (srvgg 16, abpn 5).")
-@click.option("--kernel-init", type=click.Choice(["glorot", "he"]),
-              help="srvgg: conv initialisation (glorot, default; he for deep stacks such as 64 x 16).")
-@click.option("--activation", type=click.Choice(["relu", "tanh"]),
-              help="espcn: activation of the feature layers (relu, default; tanh = the paper's).")
-@click.option("--content", type=click.Choice(["pixel", "vgg"]), help="srgan content loss (default vgg).")
-@click.option("--adv-weight", type=float, help="srgan adversarial weight (1e-3).")
-@click.option("--pixel-weight", type=float, help="srgan: add this x pixel MSE to the content loss (0).")
-@click.option("--lpips-weight", type=float, help="srgan: add this x LPIPS to the generator loss (0).")
-@click.option("--lpips-net", type=click.Choice(["vgg", "alex"]),
-              help="srgan: network of that LPIPS term (vgg, default: not the alex net LPIPS is evaluated with).")
-@click.option("--d-filters", type=int, help="srgan/realesrgan: discriminator base channels (64, as the papers).")
-@click.option("--perceptual-weight", type=float,
-              help="GANs: weight of the VGG16 multi-layer L1 perceptual term (realesrgan 1.0; needs the "
-                   "LPIPS VGG16 file: --vgg-weights).")
-@click.option("--usm-targets/--no-usm-targets", default=None,
-              help="GANs: pixel/perceptual terms against unsharp-masked HR (realesrgan: on).")
-@click.option("--vgg-weights", type=click.Path(), help="lpips_vgg16_v0.1.npz for the VGG16 content loss.")
-@click.option("--vgg-layer", help="VGG16 layer of the content loss (conv5_3).")
-@click.option("--vgg19-weights", type=click.Path(), help="keras.applications VGG19 weight file (optional).")
-@click.option("--strategy", type=click.Choice(["default", "mirrored", "multiworker", "tpu"]),
-              help="tf.distribute strategy (multiworker reads TF_CONFIG).")
-@click.option("--precision", help="fp32 (default), bf16 or fp16: mixed precision (variables, loss, "
-              "degradation, output conv and saved model stay float32). bf16 pays on CPUs with AVX512-BF16 "
-              "or AMX (SRVGG step ~0.6-0.7x fp32) and GPUs from Ampere; elsewhere it is emulated (slow, "
-              "warned). fp16: GPUs, with loss scaling (not for GANs).")
-@click.option("--mixed-precision", is_flag=True, default=None, help="Alias of --precision fp16.")
-@click.option("--pair-reuse", type=int, help="Use each degraded (LR, HR) pair for N steps, re-mixed among N "
-              "batches with fresh flips/rotations (default 1): divides the degradation's cost per step by N "
-              "(--augment-on pipeline).")
-@click.option("--track", multiple=True, type=click.Choice(["tensorboard", "mlflow", "none"]),
-              help="Experiment tracking besides log.csv (default tensorboard when installed).")
-@click.option("--augment-on", type=click.Choice(["pipeline", "device"]),
-              help="Flips/rotations/degradation in tf.data (pipeline) or in the train step (device; "
-                   "LR-space models and srgan).")
-@click.option("--ema", type=float, help="srgan: keep an EMA of the generator weights with this momentum "
-                                      "(e.g. 0.999) and save it instead of the last weights.")
-@click.option("--out", "-o", type=click.Path(), help="Run folder (default runs/<arch>_x<factor>_<degradation>).")
-@click.option("--init", help="Start from this model's weights (fine-tuning).")
-@click.option("--recipe", help="A full recipe, e.g. srcnn-keras (SRCNN-keras's original training).")
-@click.option("--seed", type=int, help="Random seed (default 0).")
-@click.option("--overwrite", is_flag=True, help="Replace a finished run in --out.")
-def train(arch, factor, data, lr_data, epochs, batch_size, lr, degradation, degradation_param, color_space,
-          patch_size, steps_per_epoch, schedule, val_fraction, loss, blocks, filters, convs, kernel_init, content,
-          adv_weight, pixel_weight, lpips_weight, lpips_net, d_filters, perceptual_weight, usm_targets, vgg_weights,
-          vgg_layer, vgg19_weights, strategy, precision, mixed_precision, pair_reuse,
-          track, augment_on, ema, out, init, recipe, seed, overwrite, activation):
+@_train_options()
+def train(arch, **options):
     """Train ARCH (srcnn, srcnn-915, srcnn-955, srcnn-deep, fsrcnn, fsrcnn-s, espcn, abpn, srresnet,
     srgan, srvgg, rrdbnet, realesrgan) with fit().
 
     Re-running the same command after an interruption resumes the run.
     """
     from keras_sr.models import get_architecture
-    from keras_sr.training.config import TrainConfig
 
     get_architecture(arch)
-    for path, hint in [(d, "'--data'") for d in data] + [(d, "'--lr-data'") for d in lr_data]:
-        if not Path(path).exists():
-            raise click.BadParameter(f"no such file or folder: {path}", param_hint=hint)
-    cfg = TrainConfig.resolve(arch, recipe=recipe, factor=factor, data=[str(d) for d in data],
-                              lr_data=[str(d) for d in lr_data],
-                              epochs=epochs, batch_size=batch_size, lr=lr,
-                              degradation=degradation, color_space=color_space,
-                              patch_size=patch_size, steps_per_epoch=steps_per_epoch,
-                              schedule=schedule, val_fraction=val_fraction, init=init, seed=seed,
-                              loss=loss, content=content, adv_weight=adv_weight, pixel_weight=pixel_weight,
-                              lpips_weight=lpips_weight, lpips_net=lpips_net, d_filters=d_filters,
-                              perceptual_weight=perceptual_weight, usm_targets=usm_targets,
-                              vgg_weights=vgg_weights, vgg_layer=vgg_layer,
-                              vgg19_weights=vgg19_weights, augment_on=augment_on, ema=ema,
-                              strategy=strategy, precision=precision, mixed_precision=mixed_precision,
-                              pair_reuse=pair_reuse, track=list(track),
-                              arch_kwargs={k: v for k, v in (("blocks", blocks), ("filters", filters),
-                                                             ("convs", convs), ("activation", activation),
-                                                             ("kernel_init", kernel_init))
-                                           if v is not None},
-                              degradation_params=_degradation_overrides(degradation_param))
-    cfg.out = out or f"runs/{cfg.arch}_x{cfg.factor}_{cfg.degradation}"
+    cfg, overwrite = _train_config(arch, options)
     from keras_sr.training.trainer import train as run
 
     record = run(cfg, overwrite=overwrite, command="keras-sr " + " ".join(sys.argv[1:]))
@@ -188,6 +204,53 @@ def train(arch, factor, data, lr_data, epochs, batch_size, lr, degradation, degr
                f"model {mean['model_psnr']:.2f} dB / {mean['model_ssim']:.4f}, "
                f"bicubic {mean['bicubic_psnr']:.2f} dB / {mean['bicubic_ssim']:.4f} "
                f"({mean['delta_psnr']:+.2f} dB)")
+
+
+_NOT_FOR_DISTILL = ("lr_data", "content", "adv_weight", "pixel_weight", "lpips_weight", "lpips_net", "d_filters",
+                    "usm_targets", "vgg_layer", "vgg19_weights", "augment_on", "ema", "recipe", "pair_reuse",
+                    "degradation", "loss")
+
+
+@main.command()
+@click.option("--teacher", "-t", required=True, help="The model to learn from: zoo name, run folder, .keras, "
+              "or a community .pth/.safetensors/ncnn .param file (imported without executing it).")
+@click.option("--student", "-s", default="srvgg", show_default=True, help="Student architecture (LR-space: "
+              "srvgg, espcn, fsrcnn, abpn, ...); size with --filters/--convs.")
+@click.option("--teacher-license", help="The teacher's licence (default: what its record names; unknown "
+              "otherwise, with a warning).")
+@click.option("--pool-size", type=click.IntRange(1, None), help="Teacher outputs cached on disk: (crop, "
+              "degradation draw) pairs reused across epochs and resumes (default 2048).")
+@click.option("--degradation", default="realworld", show_default=True,
+              help="Degradation(s) of the pool's LR crops; a comma list (bicubic,light,realworld) mixes "
+                   "them entry by entry.")
+@click.option("--teacher-weight", type=float, help="Weight of the L1 to the teacher's output (1).")
+@click.option("--hr-weight", type=float, help="Weight of an L1 to the HR crop (0).")
+@click.option("--init-from-teacher", is_flag=True, default=None, help="Start from the teacher's first convs "
+              "and its output conv where shapes allow (fewer convs: the rest dropped).")
+@_train_options(exclude=_NOT_FOR_DISTILL)
+def distill(teacher, student, teacher_license, pool_size, degradation, teacher_weight, hr_weight,
+            init_from_teacher, **options):
+    """Distil TEACHER into a small STUDENT: the student learns the teacher's output on the same
+    degraded LR crops (teacher outputs cached in RUN/pool). x2/x3 students of an x4 teacher learn
+    its output resized down (Lanczos). Re-running the same command resumes."""
+    from keras_sr.models import get_architecture
+
+    get_architecture(student)
+    cfg, overwrite = _train_config(student, options, teacher=teacher,
+                                   teacher_license=teacher_license, pool_size=pool_size,
+                                   teacher_weight=teacher_weight, hr_weight=hr_weight,
+                                   init_from_teacher=init_from_teacher, degradation=degradation)
+    if not options.get("out"):
+        cfg.out = f"runs/{student}_x{cfg.factor}_distilled"
+    from keras_sr.training.trainer import train as run
+
+    record = run(cfg, overwrite=overwrite, command="keras-sr " + " ".join(sys.argv[1:]))
+    mean = record["validation"]["mean"]
+    t = record["teacher"]
+    click.echo(f"Saved {Path(record['config']['out']) / 'model.keras'}")
+    click.echo(f"Teacher {t['source']} ({t['params']:,} params, licence {t['license']}); student "
+               f"{record['params']:,} params. Held-out pool PSNR: to the teacher {mean['val_psnr_to_teacher']:.2f} dB, "
+               f"to HR {mean['val_psnr_patches']:.2f} dB")
 
 
 @main.command()

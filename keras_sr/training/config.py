@@ -85,6 +85,13 @@ class TrainConfig:
     init: str | None = None
     recipe: str | None = None
     arch_kwargs: dict = field(default_factory=dict)
+    # distillation (`keras-sr distill`; see keras_sr.training.distill)
+    teacher: str | None = None  # anything load_model takes; None = plain training
+    teacher_license: str | None = None  # overrides the licence the teacher's record names
+    pool_size: int = 2048  # teacher outputs cached on disk (crop, degradation draw) pairs
+    teacher_weight: float = 1.0  # L1 to the teacher's output
+    hr_weight: float = 0.0  # L1 to the HR crop
+    init_from_teacher: bool = False  # copy the teacher's first convs and its output conv
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -125,6 +132,17 @@ class TrainConfig:
         if cfg.precision == "fp16" and cfg.arch in GAN_DISCRIMINATORS:
             raise UsageError(f"--precision fp16 needs loss scaling, which the {cfg.arch} step does not do; "
                              "use bf16 or fp32")
+        if cfg.teacher is not None:
+            if cfg.arch in GAN_DISCRIMINATORS:
+                raise UsageError(f"distill trains a plain student; {cfg.arch} is a GAN (distil into srvgg, then "
+                                 "train realesrgan --init from it)")
+            if cfg.pool_size < 1 or cfg.teacher_weight < 0 or cfg.hr_weight < 0:
+                raise UsageError("--pool-size must be >= 1 and the loss weights >= 0")
+            if cfg.lr_data or cfg.patch_mode != "random" or cfg.augment_on != "pipeline" or cfg.pair_reuse > 1:
+                raise UsageError("distill trains on its teacher pool: --lr-data, --patch-mode sliding, "
+                                 "--augment-on device and --pair-reuse do not apply")
+        elif cfg.init_from_teacher:
+            raise UsageError("--init-from-teacher needs --teacher")
         if cfg.pair_reuse < 1:
             raise UsageError(f"--pair-reuse must be >= 1, got {cfg.pair_reuse}")
         if cfg.pair_reuse > 1 and cfg.patch_mode != "random":
@@ -148,7 +166,8 @@ class TrainConfig:
         if cfg.ema and (cfg.arch not in GAN_DISCRIMINATORS or not 0 < cfg.ema < 1):
             raise UsageError(f"--ema is a momentum in (0, 1) for {'/'.join(GAN_DISCRIMINATORS)}, "
                              f"got {cfg.ema} for {cfg.arch}")
-        if cfg.perceptual_weight < 0 or (cfg.perceptual_weight and cfg.arch not in GAN_DISCRIMINATORS):
+        if cfg.perceptual_weight < 0 or (cfg.perceptual_weight and cfg.arch not in GAN_DISCRIMINATORS
+                                         and not cfg.teacher):
             raise UsageError(f"--perceptual-weight is a weight >= 0 for {'/'.join(GAN_DISCRIMINATORS)}, "
                              f"got {cfg.perceptual_weight} for {cfg.arch}")
         if cfg.usm_targets and cfg.arch not in GAN_DISCRIMINATORS:

@@ -59,7 +59,15 @@ def _check_config(cfg: TrainConfig) -> None:
     spec = get_architecture(cfg.arch)
     if cfg.factor not in SUPPORTED_SCALES:
         raise UsageError(f"factor must be one of {', '.join(map(str, SUPPORTED_SCALES))}, got {cfg.factor}")
-    deg = get_degradation(cfg.degradation)
+    if cfg.teacher is not None:  # a list of degradations mixed entry by entry in the teacher pool
+        from keras_sr.training.distill import degradations
+
+        if spec.input_mode != "lr":
+            raise UsageError(f"distill students are LR-space models; {cfg.arch} pre-upsamples its input")
+        names = degradations(cfg.degradation)
+        deg = get_degradation(next((n for n in names if get_degradation(n).stochastic), names[0]))
+    else:
+        deg = get_degradation(cfg.degradation)
     if cfg.degradation_params:
         if not deg.stochastic:
             raise UsageError(f"degradation parameters are for realworld, not {cfg.degradation!r}")
@@ -393,18 +401,34 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
     k.utils.set_random_seed(cfg.seed)
     check_support(cfg.precision)
     channels = 3 if cfg.color_space == "rgb" else 1
+    teacher_record = None
+    if cfg.teacher is not None:  # distill: the teacher's pool is the data
+        from keras_sr.training import distill
+
+        train_ds, val_ds, teacher_record, teacher = distill.prepare(
+            cfg, out, train_files, val_files, channels, data_record(train_files, cfg.data)["file_list_sha256"])
     with strategy.scope():
         model = _initial_model(cfg, channels)  # float32: what is evaluated and saved
+        if cfg.init_from_teacher and not resuming:
+            copied = distill.init_from_teacher(model, teacher)
+            if not copied:
+                raise UsageError(f"--init-from-teacher: the teacher shares no layer shape with {cfg.arch}")
+            teacher_record["init_layers_copied"] = copied
+            print(f"--init-from-teacher: copied {copied} weighted layers", file=sys.stderr)
         net = with_precision(model, cfg.precision)  # what is trained (model itself for fp32)
     label_border = border(model) if spec.input_mode == "pre-upsampled" else 0
     pcfg = PipelineConfig(scale=cfg.factor, patch_size=cfg.patch_size, label_border=label_border,
-                          degradation=cfg.degradation, color_space=cfg.color_space,
-                          input_mode=spec.input_mode, mode=cfg.patch_mode, stride=cfg.stride,
-                          batch_size=cfg.batch_size, seed=cfg.seed,
-                          degradation_params=cfg.degradation_params or None, pair_reuse=cfg.pair_reuse)
-    train_ds = training_dataset(train_files, pcfg)
-    val_ds = validation_dataset(val_files, pcfg)
+                          degradation=cfg.degradation if cfg.teacher is None else "bicubic",
+                          color_space=cfg.color_space, input_mode=spec.input_mode, mode=cfg.patch_mode,
+                          stride=cfg.stride, batch_size=cfg.batch_size, seed=cfg.seed,
+                          degradation_params=None if cfg.teacher else cfg.degradation_params or None,
+                          pair_reuse=cfg.pair_reuse)
+    if cfg.teacher is None:
+        train_ds = training_dataset(train_files, pcfg)
+        val_ds = validation_dataset(val_files, pcfg)
     steps = cfg.steps_per_epoch
+    if cfg.teacher is not None and steps is None:
+        steps = max(1, cfg.pool_size // cfg.batch_size)
     if cfg.patch_mode == "random" and steps is None:
         from keras_sr.data.io import image_size
 
@@ -442,10 +466,12 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
             train_ds = hr_crop_dataset(train_files, pcfg)
             checkpoint_cls = InnerCheckpoint
             jit = False if get_degradation(cfg.degradation).stochastic else "auto"  # libjpeg: no XLA
+        loss, metrics = pixel_loss(cfg.loss), [psnr_metric]
+        if cfg.teacher is not None:
+            loss, metrics = distill.loss_and_metrics(cfg)
         with strategy.scope():
             fit_model.compile(optimizer=optimizer_for(cfg.precision, k.optimizers.Adam(learning_rate=lr)),
-                              loss=pixel_loss(cfg.loss),
-                              metrics=[psnr_metric], jit_compile=jit)
+                              loss=loss, metrics=metrics, jit_compile=jit)
             if fit_model is not net:  # build the wrapper and its optimizer before BackupAndRestore
                 fit_model(np.zeros((1, 8, 8, channels), np.float32))
                 fit_model.optimizer.build(fit_model.trainable_variables)
@@ -529,7 +555,12 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
                      cfg.degradation, modcrop=True, shave=None, quantize_lr=True,
                      quantize_upscaled=False, output_rounding="round", seed=cfg.seed,
                      params=degradation_params(pcfg))
-    if manifest is None and not cfg.lr_data:
+    if teacher_record is not None:
+        record["teacher"] = teacher_record
+        last = rows[-1]
+        record["validation"] = {"mean": {"val_psnr_patches": last.get("val_psnr_hr"),
+                                         "val_psnr_to_teacher": last.get("val_psnr")}, "rows": []}
+    elif manifest is None and not cfg.lr_data:
         result = evaluate(model, val_files, cfg.factor, protocol=proto, name=cfg.arch)
         record["validation"] = result.to_dict()
     else:  # shards / paired LR files: the last epoch's validation metrics (held-out patches)

@@ -1,0 +1,178 @@
+"""keras_sr.training.distill and `keras-sr distill`: the teacher pool (cache key, growth, rebuild,
+resampling), init from the teacher, a short distillation, resume after kill -9, bad input."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from keras_sr._backend import tf
+from keras_sr.models import ModelInfo, build_model, save_with_info
+from keras_sr.training import distill as D
+
+CLI = [sys.executable, "-m", "keras_sr.cli.main"]
+
+
+def _teacher(path: Path, scale=4, filters=8, convs=2, seed=0) -> Path:
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    model = build_model("srvgg", scale, channels=3, filters=filters, convs=convs)
+    save_with_info(model, path, ModelInfo(architecture="srvgg", scale=scale, color_space="rgb", input_mode="lr",
+                                          degradation="realworld"))
+    return path
+
+
+def _images(tiny_data):
+    from keras_sr.data.io import list_images
+
+    return D.load_images(list_images([tiny_data]), "rgb", 48)
+
+
+class _Cfg:
+    factor, patch_size, degradation, degradation_params, color_space, seed = 2, 16, "bicubic,realworld", {}, "rgb", 0
+
+
+def test_pool_is_keyed_by_teacher_grows_and_is_rebuilt_for_another(tiny_data, tmp_path, capsys):
+    from keras_sr.models.loading import load_model
+
+    images = _images(tiny_data)
+    t1 = load_model(_teacher(tmp_path / "t1.keras", seed=1))
+    key = D.pool_key(D.weights_sha256(t1), 4, _Cfg, "files", validation=False)
+    D.build_pool(tmp_path / "pool", t1, images, key, 32, progress=False)
+    first = D.read_pool(tmp_path / "pool", 32)
+    assert first["lr"].shape == (32, 8, 8, 3) and first["teacher"].shape == first["hr"].shape == (32, 16, 16, 3)
+    assert first["lr"].dtype == np.uint8
+    # the same key: a hit (the teacher is not called again), and growing keeps the first entries
+    calls = []
+
+    class Spy:
+        def __call__(self, x, training=False):
+            calls.append(int(x.shape[0]))
+            return t1(x, training=training)
+
+    D.build_pool(tmp_path / "pool", Spy(), images, key, 32, progress=False)
+    assert calls == []
+    D.build_pool(tmp_path / "pool", Spy(), images, key, 64, progress=False)
+    assert calls == [D.CHUNK]  # one new chunk only
+    grown = D.read_pool(tmp_path / "pool", 64)
+    for k in first:
+        np.testing.assert_array_equal(grown[k][:32], first[k])
+    # entries are a function of (key, i): mixed degradations alternate (bicubic, realworld, ...)
+    assert key["degradations"] == ["bicubic", "realworld"]
+    # another teacher: rebuilt from scratch with a note, never mixed
+    t2 = load_model(_teacher(tmp_path / "t2.keras", seed=2))
+    key2 = D.pool_key(D.weights_sha256(t2), 4, _Cfg, "files", validation=False)
+    assert key2 != key
+    D.build_pool(tmp_path / "pool", t2, images, key2, 32, progress=False)
+    assert "rebuilding" in capsys.readouterr().err
+    other = D.read_pool(tmp_path / "pool", 32)
+    np.testing.assert_array_equal(other["hr"], first["hr"])  # same crops and LR ...
+    np.testing.assert_array_equal(other["lr"], first["lr"])
+    assert not np.array_equal(other["teacher"], first["teacher"])  # ... another teacher's output
+    assert json.loads((tmp_path / "pool" / "manifest.json").read_text())["key"] == key2
+
+
+def test_a_larger_teacher_is_resampled_down_with_lanczos(tiny_data, tmp_path):
+    from keras_sr.models.loading import load_model
+
+    teacher = load_model(_teacher(tmp_path / "t.keras"))
+    images = _images(tiny_data)
+    key = D.pool_key(D.weights_sha256(teacher), 4, _Cfg, "f", validation=False)
+    D.build_pool(tmp_path / "pool", teacher, images, key, 32, progress=False)
+    pool = D.read_pool(tmp_path / "pool", 32)
+    # entry 0 again by hand: LR with context -> teacher x4 -> antialiased Lanczos to x2 -> centre
+    m, p, s = D.POOL_MARGIN, 16, 2
+    crop = (p // s + 2 * m) * s
+    hr = D._entry_hr(images, 0, 0, crop)
+    lr = D._degrade(hr, "bicubic", s, [0, 0], {})
+    out = teacher(lr[None])
+    assert out.shape[1] == 4 * lr.shape[0]
+    expect = tf().image.resize(tf().clip_by_value(out, 0.0, 1.0), (crop, crop), method="lanczos3", antialias=True)
+    expect = D._u8(tf().clip_by_value(expect, 0.0, 1.0))[0, m * s:m * s + p, m * s:m * s + p]
+    assert np.abs(expect.astype(int) - pool["teacher"][0].astype(int)).max() <= 1
+    np.testing.assert_array_equal(pool["hr"][0], hr[m * s:m * s + p, m * s:m * s + p])
+
+
+def test_init_from_teacher_copies_the_kept_layers_exactly(tmp_path):
+    from keras_sr.models.loading import load_model
+
+    teacher = load_model(_teacher(tmp_path / "t.keras", filters=8, convs=5))
+    student = build_model("srvgg", 4, channels=3, filters=8, convs=2)
+    assert D.init_from_teacher(student, teacher) == 2 + 2 * 2 + 1  # first conv+prelu, 2 x (conv+prelu), last
+    w = lambda m: [layer for layer in m.layers if layer.weights]  # noqa: E731
+    for s_layer, t_layer in list(zip(w(student)[:-1], w(teacher)[:6])) + [(w(student)[-1], w(teacher)[-1])]:
+        for a, b in zip(s_layer.get_weights(), t_layer.get_weights()):
+            np.testing.assert_array_equal(a, b)
+    narrow = build_model("srvgg", 4, channels=3, filters=4, convs=2)
+    assert D.init_from_teacher(narrow, teacher) == 0  # other widths: nothing fits
+
+
+def _distill(data, out, teacher, *extra):
+    return CLI + ["distill", "-t", str(teacher), "-s", "srvgg", "--filters", "8", "--convs", "2", "-f", "2",
+                  "-d", str(data), "--patch-size", "16", "--batch-size", "8", "--pool-size", "64",
+                  "--steps-per-epoch", "8", "--track", "none", "-o", str(out), *map(str, extra)]
+
+
+def test_distill_records_the_teacher_and_resumes_after_kill_9(tiny_data, tmp_path):
+    teacher = _teacher(tmp_path / "t.keras")
+    out = tmp_path / "run"
+    cmd = _distill(tiny_data, out, teacher, "--epochs", 40, "--teacher-license", "BSD-3-Clause", "--lr", "2e-3")
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and not ((out / "backup").exists() and (out / "log.csv").exists()
+                                          and len((out / "log.csv").read_text().splitlines()) >= 4):
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = len((out / "log.csv").read_text().splitlines()) - 1
+    assert 3 <= done < 40, done
+    chunks = sorted(p.stat().st_mtime for p in (out / "pool").glob("chunk_*.npz"))
+    again = subprocess.run(cmd, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "Resuming" in again.stderr
+    assert sorted(p.stat().st_mtime for p in (out / "pool").glob("chunk_*.npz")) == chunks  # pool reused
+    from keras_sr.training.callbacks import read_log
+
+    rows = read_log(out / "log.csv")
+    assert [int(r["epoch"]) for r in rows] == list(range(40))
+    assert rows[-1]["loss"] < rows[0]["loss"] and rows[-1]["val_psnr"] > rows[0]["val_psnr"]
+    rec = json.loads((out / "record.json").read_text())
+    from keras_sr.models.loading import load_model
+
+    assert rec["teacher"]["weights_sha256"] == D.weights_sha256(load_model(teacher))
+    assert rec["teacher"]["file_sha256"] == __import__("keras_sr.data.io", fromlist=["x"]).sha256_file(teacher)
+    assert rec["teacher"]["license"] == "BSD-3-Clause" and rec["teacher"]["scale"] == 4
+    assert rec["config"]["teacher"] and rec["params"] < rec["teacher"]["params"] * 2
+
+
+@pytest.mark.parametrize("extra, words", [
+    (["-t", "no_such_model.keras"], "teacher no_such_model.keras"),
+    (["--color-space", "y-bt601"], "channel"),
+    (["-f", "8"], "above the teacher's x4"),
+])
+def test_bad_teachers_are_one_line_exit_2(tiny_data, tmp_path, extra, words):
+    teacher = extra[1] if extra[0] == "-t" else _teacher(tmp_path / "t.keras")
+    cmd = _distill(tiny_data, tmp_path / "run", teacher, "--epochs", 1, *(extra if extra[0] != "-t" else ()))
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stderr[-1500:]
+    assert words in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("Error:")
+    assert not (tmp_path / "run" / "model.keras").exists()
+
+
+def test_unknown_licence_is_a_one_line_warning(tmp_path, capsys):
+    from keras_sr.models.loading import load_model
+
+    teacher = load_model(_teacher(tmp_path / "t.keras"))
+    assert D.teacher_license(teacher, None) == "unknown"
+    assert "licence is unknown" in capsys.readouterr().err
+    assert D.teacher_license(teacher, "CC-BY-NC-4.0") == "CC-BY-NC-4.0"
+    assert "commercially" in capsys.readouterr().err
