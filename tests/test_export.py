@@ -138,6 +138,12 @@ def test_export_bad_inputs(tmp_path, tiny_data):
     lam.sr_info = ModelInfo("lambda", 2)
     with pytest.raises(KerasSRError, match="Lambda layer"):
         export(ExportConfig(model=lam, out=str(tmp_path / "c")))
+    # a name TensorFlow refuses as a variable scope (ncnn imports before the importer cleaned
+    # ONNX-style names): one line naming it, not the SavedModel writer's ValueError
+    under = keras.Model(inp, keras.layers.Conv2D(1, 1, name="_body_0_Conv")(inp))
+    under.sr_info = ModelInfo("ncnn-graph", 1)
+    with pytest.raises(KerasSRError, match="layer name.*'_body_0_Conv'.*keras-sr import"):
+        export(ExportConfig(model=under, out=str(tmp_path / "c")))
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists() and not (tmp_path / "c").exists()
     assert not list(tmp_path.glob(".*partial*"))
     from keras_sr.lite import Upscaler as LiteUpscaler

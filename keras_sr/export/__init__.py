@@ -14,6 +14,7 @@ Layout of an export folder::
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,13 +69,26 @@ def _quiet(fn, *args, **kwargs):
                 os.close(s)
 
 
+# TensorFlow's rule for a root name scope (tensorflow/python/framework/ops.py): a SavedModel
+# names each variable ``<layer name>/<weight>`` under such a scope.
+TF_SCOPE_NAME = re.compile(r"^[A-Za-z0-9.][A-Za-z0-9_.\\/>-]*$")
+
+
 def check_exportable(model) -> None:
-    """Refuse models with ``Lambda`` layers (they break reloads and export)."""
+    """Refuse models with ``Lambda`` layers (they break reloads and export) and models whose
+    layer names TensorFlow refuses as variable scopes (e.g. ``_body_54_Conv``, from ncnn files
+    imported before :func:`keras_sr.importers.ncnn.layer_name` cleaned such names)."""
     k = keras()
-    bad = [layer.name for layer in model._flatten_layers() if isinstance(layer, k.layers.Lambda)]
+    layers = list(model._flatten_layers())
+    bad = [layer.name for layer in layers if isinstance(layer, k.layers.Lambda)]
     if bad:
         raise KerasSRError(f"model has Lambda layer(s) {', '.join(bad)}: rebuild it with registered "
                            "layers (Lambda layers do not survive .keras reloads or export)")
+    bad = [layer.name for layer in layers if not TF_SCOPE_NAME.match(layer.name)]
+    if bad:
+        raise KerasSRError(f"{len(bad)} layer name(s) TensorFlow cannot export, e.g. {bad[0]!r} (a name must "
+                           "start with a letter, digit or '.'): import the source file again with "
+                           "`keras-sr import`, which names layers validly")
 
 
 def _flex_ops(message: str) -> list[str]:
