@@ -7,7 +7,8 @@ Layout of an export folder::
     model_<mode>.tflite     raw model: float [1, h, w, C] in [0, 1] (C=1: Y) -> [1, H, W, C]
     photo_<mode>.tflite     end-to-end: uint8 RGB [1, h, w, 3] -> uint8 RGB [1, s*h, s*w, 3]
     *_fixed_<mode>.tflite   the same with a fixed input size (--input-size)
-    metadata.json           tensor contract, conventions, source sha256, int8 parameters
+    metadata.json           tensor contract, conventions, source sha256, int8 parameters (the
+                            same dict is in every .tflite as TFLite Metadata: tflite_metadata.py)
     parity.json / .md       Keras vs SavedModel vs LiteRT on the parity images
 """
 
