@@ -267,8 +267,10 @@ def distill(teacher, student, teacher_license, pool_size, degradation, teacher_w
               help="Equal-size tiles run through the model together (faster on GPUs).")
 @click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True, help="JPEG/WebP quality.")
 @click.option("--max-pixels", type=int, help="Raise Pillow's decompression-bomb limit to this many pixels.")
-@click.option("--denoise", type=float, help="Real-world models with a weak-denoise sibling (realesr-x4): "
-              "1 = full denoise, 0 = keep detail/grain; blends the two models' weights.")
+@click.option("--denoise", default="auto", show_default=True, callback=lambda c, p, v: _denoise_or_auto(v),
+              help="Real-world models with a weak-denoise sibling (realesr-x4): 1 = full denoise, 0 = keep "
+              "detail/grain; blends the two models' weights. auto: per image, from its noise level and JPEG "
+              "quality (in --json); ignored by models without a sibling.")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
 def upscale(inputs, output, model, factor, tile, max_memory, tile_batch, quality, max_pixels, denoise, overwrite,
@@ -280,10 +282,10 @@ def upscale(inputs, output, model, factor, tile, max_memory, tile_batch, quality
     """
     from keras_sr.inference.batch import upscale_files
 
-    model = _chosen_model(model, factor, denoise)
+    model = _chosen_model(model, factor, None if denoise == "auto" else denoise)
     summary = upscale_files(inputs, output, model, factor=factor, overwrite=overwrite, tile=tile,
                             max_memory_mb=max_memory, quality=quality, max_pixels=max_pixels,
-                            tile_batch=tile_batch)
+                            tile_batch=tile_batch, denoise=denoise)
     if as_json:
         click.echo(json.dumps(summary.to_dict(), indent=2))
     elif len(summary.failed) == 1 and not summary.written and not summary.skipped:
@@ -297,6 +299,19 @@ def upscale(inputs, output, model, factor, tile, max_memory, tile_batch, quality
                    f"{len(summary.failed)} failed in {summary.seconds:.1f} s", err=True)
     if summary.failed:
         raise _Fail(f"{len(summary.failed)} of {len(summary.written) + len(summary.failed)} images failed", 1)
+
+
+def _denoise_or_auto(value):
+    """``--denoise`` of upscale: 'auto' or a strength in [0, 1] (else one line, exit 2)."""
+    if value is None or str(value).strip().lower() == "auto":
+        return None if value is None else "auto"
+    try:
+        v = float(value)
+    except ValueError:
+        v = float("nan")
+    if not 0.0 <= v <= 1.0:
+        raise UsageError(f"--denoise is a strength in [0, 1], got {value} (or auto)")
+    return v
 
 
 def _chosen_model(model, factor: int | None = None, denoise: float | None = None):

@@ -26,11 +26,18 @@ class BatchSummary:
     skipped: list = field(default_factory=list)  # outputs that already existed
     failed: list = field(default_factory=list)  # (input, message)
     seconds: float = 0.0
+    denoise: list = field(default_factory=list)  # --denoise auto: (input, Severity) per image
+    notes: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return {"written": [str(p) for p in self.written], "skipped": [str(p) for p in self.skipped],
-                "failed": [{"input": str(i), "error": m} for i, m in self.failed],
-                "seconds": round(self.seconds, 2)}
+        d = {"written": [str(p) for p in self.written], "skipped": [str(p) for p in self.skipped],
+             "failed": [{"input": str(i), "error": m} for i, m in self.failed],
+             "seconds": round(self.seconds, 2)}
+        if self.denoise:
+            d["denoise"] = [{"input": str(i), **sev.to_dict()} for i, sev in self.denoise]
+        if self.notes:
+            d["notes"] = list(self.notes)
+        return d
 
 
 def plan_outputs(inputs, output, overwrite: bool = False):
@@ -77,17 +84,37 @@ def plan_outputs(inputs, output, overwrite: bool = False):
 
 def upscale_files(inputs, output, model, factor=None, overwrite: bool = False, progress=None,
                   tile: int | None = None, max_memory_mb: float = 256.0, quality: int = 95,
-                  max_pixels: int | None = None, tile_batch: int = 1) -> BatchSummary:
-    """Upscale files to ``output`` (a file, or a folder for several inputs)."""
+                  max_pixels: int | None = None, tile_batch: int = 1, denoise=None) -> BatchSummary:
+    """Upscale files to ``output`` (a file, or a folder for several inputs).
+
+    ``denoise="auto"``: each image gets ``model`` blended with its weak-denoise sibling at the
+    strength :func:`keras_sr.inference.strength.estimate` picks from that image (its JPEG
+    tables and pixels), recorded in ``summary.denoise``; a model without a sibling runs as
+    it is (``summary.notes`` says so). A number or None: ``model`` runs as given (blend it
+    beforehand with :func:`keras_sr.models.denoise.with_denoise`).
+    """
     from keras_sr.data.photo import open_photo, save_photo
     from keras_sr.inference import Upscaler
+    from keras_sr.inference import strength
 
     t0 = time.time()
     pairs, skipped, to_folder = plan_outputs(inputs, output, overwrite)
     summary = BatchSummary(skipped=skipped)
     if not pairs:
         return summary
-    upscaler = Upscaler(model, factor, tile=tile, max_memory_mb=max_memory_mb, tile_batch=tile_batch)
+
+    def make(m):
+        return Upscaler(m, factor, tile=tile, max_memory_mb=max_memory_mb, tile_batch=tile_batch)
+
+    auto = None
+    if denoise == "auto":
+        from keras_sr.models.loading import load_model
+
+        model = load_model(model)  # once: the sibling lookup and the Upscaler share it
+        auto = strength.AutoDenoise.for_model(model)
+        if auto is None:
+            summary.notes.append("--denoise auto ignored: the model has no weak-denoise sibling")
+    upscaler = auto.get(1.0, make) if auto else make(model)  # factor/model errors before any image
     if to_folder:
         Path(output).mkdir(exist_ok=True)
     show = sys.stderr.isatty() if progress is None else progress
@@ -96,13 +123,22 @@ def upscale_files(inputs, output, model, factor=None, overwrite: bool = False, p
         from tqdm import tqdm
 
         bar = tqdm(total=len(pairs), desc="upscale", unit="img", file=sys.stderr)
-        upscaler.progress = lambda i, n: bar.set_postfix_str(f"tile {i}/{n}")
+
+        def tiles(i, n):
+            bar.set_postfix_str(f"tile {i}/{n}")
     for src, target in pairs:
         for stale in target.parent.glob(f".{glob.escape(target.name)}.*.part"):  # left by a killed run
             stale.unlink(missing_ok=True)
         try:
             photo = open_photo(src, max_pixels=max_pixels)
-            result = upscaler(photo.pixels)
+            run = upscaler
+            if auto:
+                severity = strength.estimate(photo.pixels, src, step=auto.step)
+                run = auto.get(severity.strength, make)
+                summary.denoise.append((src, severity))
+            if bar:
+                run.progress = tiles
+            result = run(photo.pixels)
             summary.written.append(save_photo(target, photo, result, overwrite=overwrite, quality=quality))
         except KerasSRError as exc:
             summary.failed.append((src, str(exc)))
