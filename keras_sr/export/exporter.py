@@ -138,6 +138,12 @@ def export(cfg: ExportConfig, progress=None) -> dict:
     if cfg.int8_io not in ("float", "int8"):
         raise UsageError(f"int8 I/O must be 'float' or 'int8', got {cfg.int8_io!r}")
     model = load_model(cfg.model)
+    if cfg.factor is not None and model.sr_info.scale and model.sr_info.scale != cfg.factor:
+        raise UsageError(f"model {cfg.model} upscales x{model.sr_info.scale}, not x{cfg.factor} (--factor)")
+    if cfg.denoise is not None:
+        from keras_sr.models.denoise import with_denoise
+
+        model = with_denoise(model, cfg.denoise)
     check_exportable(model)
     ref = _Reference(model)
     info, scale, channels, border = ref.info, ref.scale, ref.up.channels, ref.up.border
@@ -211,6 +217,9 @@ def _export_into(work: Path, cfg, model, ref, info, scale, channels, border, cal
         "source_model": str(source) if source else None,
         "source_sha256": hashlib.sha256(source.read_bytes()).hexdigest() if source and source.is_file() else None,
         "model_info": {**info.to_dict(), "record": record},
+        "denoise": ({"strength": cfg.denoise, "sibling": record.get("denoise_sibling"),
+                     "note": "weights = strength * source_model + (1 - strength) * sibling, baked in"}
+                    if cfg.denoise is not None else None),
         "files": files,
     }
     (work / "metadata.json").write_text(json.dumps(metadata, indent=2, default=str) + "\n")
