@@ -444,11 +444,24 @@ def test_light_chain_is_downscale_blur_noise_jpeg_in_that_order(photo):
     x = np.asarray(bicubic_resize(photo.astype(np.float32) / 255.0, size=(48, 64)))
     kernel = np.asarray(rec["kernel1"]["kernel"])
     blurred = np.stack([correlate(x[..., c], kernel, mode="mirror") for c in range(3)], -1)
-    ref = u8(rw.jpeg(tf().constant(blurred[None], tf().float32), [rec["jpeg1_quality"]])[0])
+    ref = u8(rw.jpeg(tf().constant(blurred[None], tf().float32), [rec["jpeg1_quality"]], accurate=True)[0])
     assert np.abs(lr.astype(int) - ref.astype(int)).max() <= 1  # float order of the blur may move a level
     assert (lr != ref).mean() < 0.01
     noisy, _ = rw.degrade_image(photo, 2, [8, 9], rw.RealWorldParams.light(noise_range=(10.0, 10.0)))
     assert np.abs(noisy.astype(float) - lr).mean() > 2  # the noise acts (sigma 10 through JPEG)
+
+
+@pytest.mark.parametrize("quality", [50, 95])
+def test_jpeg_channel_means_accurate_decode_vs_tensorflow_default(photo, quality):
+    """The light chain's JPEG (accurate IDCT) keeps each channel mean of a natural photo within
+    0.3 levels; TensorFlow's default decode (the realworld chain's, kept for byte-identity)
+    lowers R and B by ~1 level, a cast DiffJPEG (Real-ESRGAN) does not have."""
+    x = tf().constant(photo[None].astype(np.float32) / 255.0)
+    ref = photo.astype(np.float64).mean(axis=(0, 1))
+    accurate = np.asarray(rw.jpeg(x, [quality], accurate=True))[0].mean(axis=(0, 1)) * 255.0 - ref
+    fast = np.asarray(rw.jpeg(x, [quality]))[0].mean(axis=(0, 1)) * 255.0 - ref
+    assert np.abs(accurate).max() < 0.3, accurate
+    assert fast[0] < -0.7 and fast[2] < -0.7 and abs(fast[1]) < 0.3, fast
 
 
 def test_degrade_cli_light_and_mild_only_for_realworld(tiny_data, tmp_path):

@@ -19,7 +19,7 @@ The chain, HR ``[B, H, W, C]`` float in [0, 1] -> LR ``[B, H // s, W // s, C]`` 
 
 The ``light`` degradation (``RealWorldParams.light()``, ``stages=1``) is one stage of the same
 ops for typical phone and web photos: MATLAB-bicubic downscale, then mild blur, Gaussian noise
-sigma 1-10 and one JPEG (quality 50-95) on the LR.
+sigma 1-10 and one JPEG (quality 50-95, decoded with libjpeg's accurate IDCT) on the LR.
 
 Layout: one frozen :class:`RealWorldParams` holds every range and probability (validated,
 :class:`~keras_sr.errors.UsageError` on a bad value; ``RealWorldParams.mild()`` is the
@@ -39,6 +39,10 @@ Deviations from Real-ESRGAN, each deliberate:
   float quality). Here libjpeg through ``EncodeJpegVariableQuality``/``DecodeJpeg`` (what
   ``tf.image.adjust_jpeg_quality`` uses), per image (``tf.map_fn``), on the image rounded to
   8 bits, integer quality drawn uniformly among the integers of the range, 4:2:0 chroma.
+  ``DecodeJpeg``'s default fast integer IDCT lowers the mean of R and B by ~1 level on natural
+  photos (measured in :func:`jpeg`'s docstring); DiffJPEG's float round trip does not: a colour
+  deviation of this chain, kept so that its LR images stay byte-identical (``light`` decodes
+  with the accurate IDCT).
   Those ops have CPU kernels only: inside a GPU train step TensorFlow places them on the host
   (soft placement), so each step copies the batch to the host and back twice and runs two
   serial encode/decode loops; and they cannot be XLA-compiled, so a step that degrades on the
@@ -233,8 +237,8 @@ class RealWorldParams:
         the chain, in this order: MATLAB-bicubic downscale to ``(H // s, W // s)`` (the clean
         protocol's resize, antialiased), then on the LR photo a mild blur (Gaussian kernels, 70 %
         isotropic / 30 % anisotropic, sigma 0.2-1.0 LR px, sizes 5-9, no sinc), Gaussian noise
-        sigma 1-10 (colour noise; gray on 20 % of images), one JPEG at quality 50-95; no unsharp
-        mask. Blur and noise act on the LR, so a light photo is equally light at every factor.
+        sigma 1-10 (colour noise; gray on 20 % of images), one JPEG at quality 50-95 (decoded
+        with the accurate IDCT, :func:`jpeg`); no unsharp mask. Blur and noise act on the LR, so a light photo is equally light at every factor.
         Only ``kernel_range``, ``kernel_prob``, ``blur_sigma``, ``betag_range``,
         ``betap_range``, ``sinc_prob``, ``noise_range``, ``gaussian_noise_prob``,
         ``poisson_scale_range``, ``gray_noise_prob``, ``jpeg_range`` and the ``usm_*`` fields act
@@ -651,9 +655,14 @@ def _noise(x, n: dict):
                   lambda: poisson_noise(x, n["poisson_scale"], n["gray"], n["seed"]))
 
 
-def jpeg(x, quality):
+def jpeg(x, quality, accurate: bool = False):
     """libjpeg round trip per image at integer ``quality`` ([B]); input clipped to [0, 1] and
-    rounded to 8 bits first (CPU-only ops: see the module docstring)."""
+    rounded to 8 bits first (CPU-only ops: see the module docstring). ``accurate``: decode with
+    libjpeg's accurate integer IDCT (``JDCT_ISLOW``, what Pillow and browsers use); the default
+    is ``tf.io.decode_jpeg``'s own default, the fast integer IDCT, which lowers R and B by about
+    1 level on average on natural RGB photos at any quality (Set14, q 50-100: R -1.1, G 0.0,
+    B -1.1 levels of channel mean; accurate: within 0.06). The two-stage ``realworld`` chain
+    keeps the default (its LR images stay what they were); ``light`` decodes accurately."""
     t = tf()
     c = x.shape[-1]
     u8 = t.cast(t.round(t.clip_by_value(x, 0.0, 1.0) * 255.0), t.uint8)
@@ -661,6 +670,8 @@ def jpeg(x, quality):
     def one(args):
         img, q = args
         data = t.raw_ops.EncodeJpegVariableQuality(images=img, quality=q)
+        if accurate:
+            return t.io.decode_jpeg(data, channels=c, dct_method="INTEGER_ACCURATE")
         return t.io.decode_jpeg(data, channels=c)
 
     out = t.map_fn(one, (u8, t.cast(quality, t.int32)), fn_output_signature=t.TensorSpec([None, None, c], t.uint8))
@@ -723,13 +734,14 @@ def apply(hr, s: dict, scale: int, params: RealWorldParams = DEFAULT_PARAMS):
 
 def _one_stage(x, s: dict, target):
     """The ``light`` chain (``stages=1``): antialiased MATLAB-bicubic downscale to ``target``,
-    then blur (kernel 1), noise (noise 1) and one JPEG (quality 1) on the LR; 8-bit out."""
+    then blur (kernel 1), noise (noise 1) and one JPEG (quality 1, decoded with the accurate
+    IDCT: see :func:`jpeg`) on the LR; 8-bit out."""
     from keras_sr.data.degradations import bicubic_resize
 
     x = bicubic_resize(x, size=target)
     x = blur(x, s["kernel1"]["kernel"])
     x = _noise(x, s["noise1"])
-    return quantize8(jpeg(x, s["jpeg1"]))
+    return quantize8(jpeg(x, s["jpeg1"], accurate=True))
 
 
 def _set_lr_shape(out, hr, scale: int):
