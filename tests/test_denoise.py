@@ -89,3 +89,42 @@ def test_evaluate_denoise_scores_the_blend(zoo, tmp_path):
     assert psnr("--model", "full", "--denoise", "1") == pytest.approx(full, abs=1e-6)
     r = CliRunner().invoke(main, ["evaluate", "--data", str(data), "--factor", "2", "--model", "full", "--denoise", "2"])
     assert r.exit_code == 2 and "--denoise is a strength in [0, 1], got 2" in r.stderr
+
+
+@pytest.mark.parametrize("command", ["upscale", "evaluate", "export"])
+@pytest.mark.parametrize("value", ["1.5", "-0.1", "nan", "inf", "abc", ""])
+def test_denoise_outside_0_1_is_one_line_exit_2_in_every_command(zoo, tmp_path, command, value):
+    """One parser (the DenoiseStrength option type) for the three commands; nothing is loaded."""
+    from click.testing import CliRunner
+
+    from keras_sr.cli.main import main
+
+    args = {"upscale": ["upscale", str(tmp_path / "in.png"), "-o", str(tmp_path / "o.png"), "-m", "full"],
+            "evaluate": ["evaluate", "-m", "full", "-d", str(tmp_path)],
+            "export": ["export", "full", "-o", str(tmp_path / "exp")]}[command]
+    r = CliRunner().invoke(main, args + ["--denoise", value])
+    assert r.exit_code == 2, r.output
+    assert r.stderr.strip() == f"Error: --denoise is a strength in [0, 1], got {value or repr(value)}"
+    assert not (tmp_path / "exp").exists() and not (tmp_path / "o.png").exists()
+
+
+def test_export_denoise_bakes_the_blend_and_says_so(zoo, tmp_path):
+    from click.testing import CliRunner
+
+    from keras_sr.cli.main import main
+    from keras_sr.inference import Upscaler
+    from keras_sr.lite import Upscaler as LiteUpscaler
+    from keras_sr.models.denoise import with_denoise
+
+    out = tmp_path / "exp"
+    r = CliRunner().invoke(main, ["export", "full", "--denoise", "0.3", "--tflite", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["denoise"]["strength"] == 0.3 and meta["denoise"]["sibling"] == "weak"
+    assert meta["model_info"]["record"]["denoise_strength"] == 0.3
+    assert json.loads((out / "export_config.json").read_text())["denoise"] == 0.3
+    img = np.random.default_rng(3).integers(0, 256, (12, 10, 3), dtype=np.uint8)
+    lite = LiteUpscaler(out / "photo_fp32.tflite")(img).astype(int)
+    blend = Upscaler(with_denoise("full", 0.3))(img).astype(int)
+    full = Upscaler("full")(img).astype(int)
+    assert np.abs(lite - blend).max() <= 1 and np.abs(lite - full).max() > 1

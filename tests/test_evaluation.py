@@ -49,6 +49,42 @@ def test_psnr_and_ssim_hand_checked_values():
         metrics.psnr(np.zeros((4, 4)), np.zeros((4, 4)), shave=2)
 
 
+def test_color_bias_hand_checked_values():
+    rng = np.random.default_rng(1)
+    hr = rng.random((20, 24, 3)) * 200 + 20
+    cast = hr + np.array([1.5, -1.5, 1.5])  # a magenta cast of 1.5 levels
+    assert metrics.color_bias(hr, cast) == pytest.approx(1.5)
+    assert metrics.color_bias(hr, hr + np.array([3.0, -2.0, 0.0])) == pytest.approx(5.0 / 3.0)
+    noisy = hr + rng.normal(0, 20, hr.shape)  # strong zero-mean noise is no bias
+    assert metrics.color_bias(hr, noisy) < 0.5 and metrics.psnr(hr, noisy) < 23
+    border = hr.copy()
+    border[0] += 50  # only the shaved border differs
+    assert metrics.color_bias(hr, border) > 1 and metrics.color_bias(hr, border, shave=1) == 0
+    assert metrics.color_bias(hr[..., 0], hr[..., 0] - 2) == pytest.approx(2.0)  # one channel
+
+
+def test_evaluate_reports_color_bias_of_a_cast(tmp_path, tiny_set):
+    """A model that adds a fixed cast scores that cast (within 8-bit rounding), bicubic ~0."""
+    from keras_sr._backend import keras
+    from keras_sr.models import ModelInfo, save_with_info
+    from keras_sr.models.layers import DepthToSpace
+
+    k = keras()
+    x = inputs = k.Input((None, None, 3))
+    cast = k.layers.Conv2D(12, 1, name="cast")  # each channel 4 times, plus the cast: nearest x2
+    x = DepthToSpace(2)(cast(x))
+    model = k.Model(inputs, x)
+    cast.set_weights([np.tile(np.eye(3, dtype=np.float32), (1, 4))[None, None],
+                      np.tile(np.array([2, -1, 0], np.float32) / 255.0, 4)])
+    path = save_with_info(model, tmp_path / "cast.keras", ModelInfo("custom", 2, color_space="rgb", input_mode="lr"))
+    r = evaluate(str(path), [tiny_set / "one.png", tiny_set / "two.png"], 2, metric_names=("psnr", "bias"))
+    m = r.means()
+    assert m["bicubic_bias"] < 0.1
+    assert m["model_bias"] == pytest.approx(1.0, abs=0.1)  # (2 + 1 + 0) / 3
+    assert m["delta_bias"] == pytest.approx(m["model_bias"] - m["bicubic_bias"])
+    assert r.summary()["per_metric"]["bias"]["worse_count"] == 2  # higher bias is worse
+
+
 def test_dataset_names_resolve_from_a_root(tmp_path, monkeypatch):
     (tmp_path / "Set5").mkdir()
     assert resolve_dataset("set5", tmp_path) == tmp_path / "Set5"

@@ -379,3 +379,109 @@ def test_evaluate_draws_bad_input_is_one_line_exit_2(tiny_data, args, words):
     r = run_cli("evaluate", "-m", "espcn-x4", "-d", tiny_data, "--factor", 4, *args)
     assert r.exit_code == 2
     assert r.output.startswith("Error: ") and words in r.output and r.output.count("\n") == 1
+
+
+# ---------------------------------------------------------------- the light chain (one stage)
+
+def test_light_params_are_one_stage_and_stated():
+    p = rw.RealWorldParams.light()
+    assert p.stages == 1 and rw.DEFAULT_PARAMS.stages == 2
+    assert (p.noise_range, p.gaussian_noise_prob, p.jpeg_range, p.usm_weight) == ((1.0, 10.0), 1.0, (50, 95), 0.0)
+    assert p.blur_sigma == (0.2, 1.0) and p.sinc_prob == 0 and p.kernel_prob[2:] == (0, 0, 0, 0)
+    assert rw.RealWorldParams.from_dict(json.loads(json.dumps(p.to_dict()))) == p
+    assert p.updated({"noise_range": [2, 4]}).noise_range == (2, 4) and p.updated({}).stages == 1
+    with pytest.raises(UsageError, match="unknown realworld parameter"):
+        p.updated({"nosuch": 1})
+    with pytest.raises(UsageError, match="stages"):
+        rw.RealWorldParams(stages=3)
+    from keras_sr.data.degradations import get_degradation
+
+    light = get_degradation("light")
+    assert light.stochastic and light.default_params() == p
+    assert get_degradation("realworld").default_params() == rw.DEFAULT_PARAMS
+    assert light.resolve_params({"jpeg_range": [60, 70]}) == p.updated({"jpeg_range": (60, 70)})
+
+
+def test_light_draws_stay_in_their_ranges():
+    p = rw.RealWorldParams.light()
+    s = rw.sample([31, 32], 4096, p)
+    n, k = s["noise1"], s["kernel1"]
+    sigma, q, ktype = n["sigma"].numpy(), s["jpeg1"].numpy(), k["type"].numpy()
+    assert int(n["kind"]) == 0  # always Gaussian
+    assert 1.0 <= sigma.min() and sigma.max() <= 10.0 and abs(sigma.mean() - 5.5) < 0.3
+    assert set(np.unique(q)) == set(range(50, 96))  # one JPEG, every integer quality in 50..95
+    assert abs(n["gray"].numpy().mean() - 0.2) < 0.03
+    assert set(np.unique(ktype)) == {0, 1} and abs((ktype == 0).mean() - 0.7) < 0.03  # iso/aniso Gaussians
+    assert set(np.unique(k["size"].numpy())) == {5, 7, 9}
+    sx = k["sigma_x"].numpy()
+    assert 0.2 <= sx.min() and sx.max() <= 1.0
+
+
+def test_light_is_deterministic_and_reports_what_it_drew(photo):
+    p = rw.RealWorldParams.light()
+    a, rec = rw.degrade_image(photo, 2, [5, 6], p)
+    b, rec_b = rw.degrade_image(photo, 2, [5, 6], p)
+    c, _ = rw.degrade_image(photo, 2, [5, 7], p)
+    assert a.shape == (48, 64, 3) and a.dtype == np.uint8
+    assert np.array_equal(a, b) and rec == rec_b and not np.array_equal(a, c)
+    assert sorted(rec) == ["jpeg1_quality", "kernel1", "noise1", "resize", "stages"] and rec["stages"] == 1
+    assert 50 <= rec["jpeg1_quality"] <= 95 and 1 <= rec["noise1"]["sigma"] <= 10
+    assert json.loads(json.dumps(rec)) == rec
+    gray, _ = rw.degrade_image(photo[..., 1], 4, [5, 6], p)
+    assert gray.shape == (24, 32)
+
+
+def test_light_chain_is_downscale_blur_noise_jpeg_in_that_order(photo):
+    """Against an independent composition: MATLAB bicubic (tf.image.resize, antialiased), the
+    recorded kernel correlated with SciPy (reflect = 'mirror'), then one JPEG at the recorded
+    quality; noise off so the rest is exact."""
+    from scipy.ndimage import correlate
+
+    from keras_sr.data.degradations import bicubic_resize
+
+    p = rw.RealWorldParams.light(noise_range=(0.0, 0.0))
+    lr, rec = rw.degrade_image(photo, 2, [8, 9], p)
+    x = np.asarray(bicubic_resize(photo.astype(np.float32) / 255.0, size=(48, 64)))
+    kernel = np.asarray(rec["kernel1"]["kernel"])
+    blurred = np.stack([correlate(x[..., c], kernel, mode="mirror") for c in range(3)], -1)
+    ref = u8(rw.jpeg(tf().constant(blurred[None], tf().float32), [rec["jpeg1_quality"]], accurate=True)[0])
+    assert np.abs(lr.astype(int) - ref.astype(int)).max() <= 1  # float order of the blur may move a level
+    assert (lr != ref).mean() < 0.01
+    noisy, _ = rw.degrade_image(photo, 2, [8, 9], rw.RealWorldParams.light(noise_range=(10.0, 10.0)))
+    assert np.abs(noisy.astype(float) - lr).mean() > 2  # the noise acts (sigma 10 through JPEG)
+
+
+@pytest.mark.parametrize("quality", [50, 95])
+def test_jpeg_channel_means_accurate_decode_vs_tensorflow_default(photo, quality):
+    """The light chain's JPEG (accurate IDCT) keeps each channel mean of a natural photo within
+    0.3 levels; TensorFlow's default decode (the realworld chain's, kept for byte-identity)
+    lowers R and B by ~1 level, a cast DiffJPEG (Real-ESRGAN) does not have."""
+    x = tf().constant(photo[None].astype(np.float32) / 255.0)
+    ref = photo.astype(np.float64).mean(axis=(0, 1))
+    accurate = np.asarray(rw.jpeg(x, [quality], accurate=True))[0].mean(axis=(0, 1)) * 255.0 - ref
+    fast = np.asarray(rw.jpeg(x, [quality]))[0].mean(axis=(0, 1)) * 255.0 - ref
+    assert np.abs(accurate).max() < 0.3, accurate
+    assert fast[0] < -0.7 and fast[2] < -0.7 and abs(fast[1]) < 0.3, fast
+
+
+def test_degrade_cli_light_and_mild_only_for_realworld(tiny_data, tmp_path):
+    r = run_cli("degrade", tiny_data, "-o", tmp_path / "l", "--degradation", "light", "--factor", 2, "--seed", 3)
+    assert r.exit_code == 0, r.output
+    rec = json.loads((tmp_path / "l" / "params.json").read_text())
+    assert rec["degradation"] == "light" and rec["params"] == rw.RealWorldParams.light().to_dict()
+    assert rec["images"]["a.png"]["params"]["stages"] == 1
+    r = run_cli("degrade", tiny_data, "-o", tmp_path / "m", "--degradation", "light", "--mild")
+    assert r.exit_code == 2 and "--mild is for the realworld degradation" in r.output
+
+
+def test_train_light_records_its_overrides_against_the_light_params(tiny_data, tmp_path):
+    out = tmp_path / "run"
+    r = run_cli("train", "espcn", "--factor", 2, "-d", tiny_data, "--color-space", "rgb", "--degradation", "light",
+                "--epochs", 1, "--steps-per-epoch", 2, "--batch-size", 4, "--patch-size", 32, "--track", "none",
+                "--degradation-param", "jpeg_range=60,70", "-o", out)
+    assert r.exit_code == 0, r.output
+    rec = json.loads((out / "record.json").read_text())
+    assert rec["degradation"] == "light" and rec["config"]["degradation_params"] == {"jpeg_range": [60.0, 70.0]}
+    r = run_cli("train", "espcn", "--factor", 2, "-d", tiny_data, "--degradation", "bicubic",
+                "--degradation-param", "jpeg_range=60,70", "-o", tmp_path / "bad")
+    assert r.exit_code == 2 and "for the realworld and light degradations, not 'bicubic'" in r.output

@@ -269,3 +269,43 @@ def test_every_train_zoo_row_is_a_valid_train_command(tmp_path):
                                   epochs=params["epochs"], lr=params["lr"], batch_size=params["batch_size"])
         PipelineConfig(scale=cfg.factor, patch_size=cfg.patch_size).validate()  # raises on a bad row
         assert params["out"].endswith(name.replace("-", "_"))
+
+
+def test_export_factor_and_models_json_defaults_follow_default_model(photo_zoo, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from keras_sr.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("KERAS_SR_DATA", raising=False)
+    run = CliRunner().invoke
+    data = json.loads(run(main, ["models", "--json"]).stdout)
+    assert data["defaults"] == {"2": None, "3": "fsrcnn-x3", "4": "realesr-x4"}
+    r = run(main, ["export", "-f", "3", "--tflite"])
+    assert r.exit_code == 0 and "Note: no real-world x3 model shipped; using fsrcnn-x3" in r.stderr, r.output
+    assert json.loads((tmp_path / "exports" / "fsrcnn-x3" / "metadata.json").read_text())["scale"] == 3
+    r = run(main, ["export", "--factor", "4", "--tflite"])
+    assert r.exit_code == 0 and "Note:" not in r.stderr, r.output
+    assert json.loads((tmp_path / "exports" / "realesr-x4" / "metadata.json").read_text())["scale"] == 4
+    r = run(main, ["export", "-f", "2"])
+    assert r.exit_code == 1 and r.stderr.count("\n") == 1 and "no shipped x2 model" in r.stderr
+    r = run(main, ["export", "realesr-x4", "-f", "3", "-o", str(tmp_path / "mismatch")])
+    assert r.exit_code == 2 and "upscales x4, not x3 (--factor)" in r.stderr and not (tmp_path / "mismatch").exists()
+    assert run(main, ["export", "-f", "5"]).exit_code == 2
+
+
+def test_models_json_defaults_of_the_shipped_zoo(monkeypatch):
+    from click.testing import CliRunner
+
+    from keras_sr.cli.main import main
+    from keras_sr.zoo import default_model
+
+    monkeypatch.delenv("KERAS_SR_ZOO_DIR", raising=False)
+    data = json.loads(CliRunner().invoke(main, ["models", "--json"]).stdout)
+    expected = {}
+    for factor in (2, 3, 4):
+        try:
+            expected[str(factor)] = default_model(factor)[0]
+        except ModelLoadError:
+            expected[str(factor)] = None
+    assert data["defaults"] == expected and set(expected) == {"2", "3", "4"}

@@ -68,6 +68,34 @@ factor_option = click.option("--factor", "-f", type=int, callback=_check_factor,
                              help=f"Upscaling factor ({', '.join(map(str, SCALES))}).")
 
 
+class DenoiseStrength(click.ParamType):
+    """``--denoise`` of upscale, evaluate and export: a strength in [0, 1] (or ``auto`` where
+    ``auto`` is allowed: upscale's per-image strength, :mod:`keras_sr.inference.strength`), parsed
+    here and only here. Anything else is a one-line :class:`UsageError` (exit 2)."""
+
+    name = "strength"
+
+    def __init__(self, auto: bool = False):
+        self.auto = auto
+
+    def convert(self, value, param, ctx):
+        if self.auto and str(value).strip().lower() == "auto":
+            return "auto"
+        try:
+            strength = float(value)
+        except (TypeError, ValueError):
+            strength = None
+        if strength is None or not 0.0 <= strength <= 1.0:  # NaN fails the comparison too
+            raise UsageError(f"--denoise is a strength in [0, 1], got {value if str(value).strip() else repr(value)}"
+                             + (" (or auto)" if self.auto else ""))
+        return strength
+
+
+def denoise_option(help_text: str, auto: bool = False):
+    return click.option("--denoise", type=DenoiseStrength(auto), default="auto" if auto else None,
+                        show_default=auto, help=help_text)
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="keras-sr")
 def main():
@@ -86,9 +114,10 @@ _TRAIN_OPTIONS = [
     click.option("--epochs", type=int, help="Epochs (default 10; recipe srcnn-keras: 200)."),
     click.option("--batch-size", type=int, help="Patches per batch (SRCNN default 128)."),
     click.option("--lr", type=float, help="Adam learning rate (SRCNN default 3e-4)."),
-    click.option("--degradation", help="bicubic (default), bilinear-legacy or realworld (Real-ESRGAN chain)."),
+    click.option("--degradation", help="bicubic (default), bilinear-legacy, realworld (Real-ESRGAN chain) or "
+                 "light (phone/web photos: mild blur, noise, one JPEG)."),
     click.option("--degradation-param", "degradation_param", multiple=True, metavar="NAME=VALUE",
-                 help="realworld: override one RealWorldParams field, e.g. noise_range=1,15 (repeatable)."),
+                 help="realworld/light: override one RealWorldParams field, e.g. noise_range=1,15 (repeatable)."),
     click.option("--color-space", help="y-bt601 (default), y-opencv or rgb."),
     click.option("--patch-size", type=int, help="HR patch size (default 32)."),
     click.option("--steps-per-epoch", type=int, help="Batches per epoch in random-crop mode."),
@@ -169,7 +198,7 @@ def _train_config(arch, o: dict, **extra):
     for k in _ARCH_KWARGS:
         o.pop(k, None)
     out, overwrite = o.pop("out", None), o.pop("overwrite", False)
-    params = _degradation_overrides(o.pop("degradation_param", ()))
+    params = _degradation_overrides(o.pop("degradation_param", ()), o.get("degradation") or extra.get("degradation"))
     o["track"] = list(o.get("track") or ())
     for k in ("data", "lr_data"):
         if k in o:
@@ -267,10 +296,9 @@ def distill(teacher, student, teacher_license, pool_size, degradation, teacher_w
               help="Equal-size tiles run through the model together (faster on GPUs).")
 @click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True, help="JPEG/WebP quality.")
 @click.option("--max-pixels", type=int, help="Raise Pillow's decompression-bomb limit to this many pixels.")
-@click.option("--denoise", default="auto", show_default=True, callback=lambda c, p, v: _denoise_or_auto(v),
-              help="Real-world models with a weak-denoise sibling (realesr-x4): 1 = full denoise, 0 = keep "
-              "detail/grain; blends the two models' weights. auto: per image, from its noise level and JPEG "
-              "quality (in --json); ignored by models without a sibling.")
+@denoise_option("Real-world models with a weak-denoise sibling (realesr-x4): 1 = full denoise, 0 = keep "
+                "detail/grain; blends the two models' weights. auto: per image, from its noise level and JPEG "
+                "quality (in --json); ignored by models without a sibling.", auto=True)
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
 def upscale(inputs, output, model, factor, tile, max_memory, tile_batch, quality, max_pixels, denoise, overwrite,
@@ -301,19 +329,6 @@ def upscale(inputs, output, model, factor, tile, max_memory, tile_batch, quality
         raise _Fail(f"{len(summary.failed)} of {len(summary.written) + len(summary.failed)} images failed", 1)
 
 
-def _denoise_or_auto(value):
-    """``--denoise`` of upscale: 'auto' or a strength in [0, 1] (else one line, exit 2)."""
-    if value is None or str(value).strip().lower() == "auto":
-        return None if value is None else "auto"
-    try:
-        v = float(value)
-    except ValueError:
-        v = float("nan")
-    if not 0.0 <= v <= 1.0:
-        raise UsageError(f"--denoise is a strength in [0, 1], got {value} (or auto)")
-    return v
-
-
 def _chosen_model(model, factor: int | None = None, denoise: float | None = None):
     """MODEL as given, or the shipped default for ``factor`` (its fallback note on stderr); blended
     with its weak-denoise sibling when ``denoise`` is given (upscale, evaluate, export)."""
@@ -330,14 +345,19 @@ def _chosen_model(model, factor: int | None = None, denoise: float | None = None
     return model
 
 
-def _degradation_overrides(items) -> dict:
-    """``--degradation-param`` / ``--param`` NAME=VALUE items -> the overridden fields (validated)."""
+def _degradation_overrides(items, degradation: str | None = None) -> dict:
+    """``--degradation-param`` / ``--param`` NAME=VALUE items -> the fields that differ from the
+    stochastic ``degradation``'s own parameters (realworld by default; validated)."""
     if not items:
         return {}
-    from keras_sr.data.realworld import DEFAULT_PARAMS
+    from keras_sr.data.degradations import get_degradation
 
-    new = DEFAULT_PARAMS.with_overrides(items).to_dict()
-    return {k: v for k, v in new.items() if v != DEFAULT_PARAMS.to_dict()[k]}
+    deg = get_degradation(degradation or "realworld")
+    if not deg.stochastic:
+        raise UsageError(f"--degradation-param is for the realworld and light degradations, not {deg.name!r}")
+    base = deg.default_params()
+    new = base.with_overrides(items).to_dict()
+    return {k: v for k, v in new.items() if v != base.to_dict()[k]}
 
 
 def _dataset_options(f):
@@ -350,7 +370,8 @@ def _dataset_options(f):
     f = click.option("--niqe-params", type=click.Path(),
                      help="niqe_pris_params.npz (default: $KERAS_SR_WEIGHTS or the cache folder).")(f)
     f = click.option("--metrics",
-                     help="Comma-separated: psnr, ssim, lpips, niqe (MSE is always reported). "
+                     help="Comma-separated: psnr, ssim, lpips, niqe, bias (colour bias: mean |per-channel "
+                          "mean error|, 8-bit levels, RGB) (MSE is always reported). "
                           "Default: psnr,ssim; niqe on a set without ground truth.")(f)
     f = click.option("--protocol", default="paper", show_default=True,
                      help="paper (MATLAB bicubic, BT.601 Y, shave = scale) or srcnn-keras (legacy).")(f)
@@ -402,29 +423,48 @@ def _no_reference_set(data, data_root) -> bool:
 
 
 @main.command()
-@click.option("--model", "-m", required=True, help="Model: .keras file, run folder or .h5 weights.")
+@click.option("--model", "-m", "model", multiple=True, help="Model: zoo name, .keras file, run folder or .h5 "
+              "weights (required; with --ladder repeatable: one line per model).")
 @_dataset_options
 @click.option("--report", type=click.Path(), help="Write per_image.csv, summary.json/.txt and "
               "figures (best/worst images, gain histogram) into this folder.")
 @click.option("--degradation", help="Make the LR with this degradation instead of the protocol's "
-              "(realworld: Real-ESRGAN's chain, seeded per image; parameters go into the report).")
-@click.option("--seed", type=int, default=0, show_default=True, help="realworld: seed of the degradation.")
+              "(realworld: Real-ESRGAN's chain; light: phone/web photos; both seeded per image, their "
+              "parameters go into the report).")
+@click.option("--seed", type=int, default=0, show_default=True, help="realworld/light: seed of the degradation.")
 @click.option("--degradation-param", "degradation_param", multiple=True, metavar="NAME=VALUE",
-              help="realworld: override one RealWorldParams field (repeatable).")
-@click.option("--denoise", type=float, help="Score MODEL blended with its weak-denoise sibling, as "
-              "`upscale --denoise` (1 = MODEL, 0 = the sibling).")
+              help="realworld/light: override one RealWorldParams field (repeatable).")
+@denoise_option("Score MODEL blended with its weak-denoise sibling, as `upscale --denoise` (1 = MODEL, "
+                "0 = the sibling).")
 @click.option("--draws", type=int, default=1, show_default=True,
               help="realworld: score this many independent degradation draws (seeds SEED, SEED+1, "
                    "...) and report each draw's means and their mean and sd; --report gets a "
                    "seed_N folder per draw.")
+@click.option("--ladder", is_flag=True, help="The severity ladder: each --model and bicubic at clean (bicubic), "
+              "light and heavy (realworld) LR, seeded by --seed: PSNR, SSIM, LPIPS (when its weights are "
+              "found), colour bias; default metrics psnr,ssim,lpips,bias.")
+@click.option("--figure", type=click.Path(), help="--ladder: PNG of each model's gain over bicubic vs severity.")
 def evaluate(model, data, data_root, factor, color, shave, protocol, metrics, lpips_weights, as_json,
-             report, niqe_params, no_reference, degradation, seed, degradation_param, denoise, draws):
+             report, niqe_params, no_reference, degradation, seed, degradation_param, denoise, draws, ladder,
+             figure):
     """Metrics of a model and of the bicubic baseline, per image and on average.
 
     On a set without ground truth (RealSRSet, or --no-reference) the images are the LR inputs:
-    the model and bicubic upscales are scored with NIQE only."""
+    the model and bicubic upscales are scored with NIQE only. With --ladder: several models at
+    three severities (see keras_sr.evaluation.ladder)."""
     from keras_sr.evaluation.report import format_table, write_report
 
+    if ladder:
+        return _evaluate_ladder(model, data, data_root, factor, color, shave, protocol, metrics, lpips_weights,
+                                as_json, report, no_reference, degradation, seed, degradation_param, denoise,
+                                draws, figure)
+    if figure:
+        raise UsageError("--figure is for --ladder (evaluate --report writes the figures of one evaluation)")
+    if not model:
+        raise click.UsageError("Missing option '--model' / '-m'.")
+    if len(model) > 1:
+        raise UsageError(f"{len(model)} --model values: evaluate scores one model (several need --ladder)")
+    model = model[0]
     if draws < 1:
         raise UsageError(f"--draws must be at least 1, got {draws}")
     if draws > 1:
@@ -436,9 +476,10 @@ def evaluate(model, data, data_root, factor, color, shave, protocol, metrics, lp
     model = _chosen_model(model, denoise=denoise)
     params = None
     if degradation_param:
-        from keras_sr.data.realworld import RealWorldParams
+        from keras_sr.data.degradations import get_degradation
 
-        params = RealWorldParams.from_dict(_degradation_overrides(degradation_param))
+        params = get_degradation(degradation or "realworld").resolve_params(
+            _degradation_overrides(degradation_param, degradation))
     if draws > 1:
         return _evaluate_draws(model, data, data_root, factor, protocol, metrics, lpips_weights, as_json,
                                report, color, shave, niqe_params, no_reference, degradation, seed, params,
@@ -453,6 +494,37 @@ def evaluate(model, data, data_root, factor, color, shave, protocol, metrics, lp
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:
         click.echo(format_table(result))
+
+
+def _evaluate_ladder(models, data, data_root, factor, color, shave, protocol, metrics, lpips_weights, as_json,
+                     report, no_reference, degradation, seed, degradation_param, denoise, draws, figure):
+    """``evaluate --ladder``: :func:`keras_sr.evaluation.ladder.ladder` over the given models."""
+    from keras_sr.data.datasets import is_no_reference, resolve_dataset
+    from keras_sr.data.samples import sample_files
+    from keras_sr.evaluation.ladder import format_ladder, ladder, ladder_figure
+
+    clash = [name for name, given in (("--degradation", degradation), ("--degradation-param", degradation_param),
+                                      ("--report", report), ("--draws", draws != 1),
+                                      ("--no-reference", no_reference)) if given]
+    if clash:
+        raise UsageError(f"{clash[0]} does not apply to --ladder (its severities are fixed: clean = bicubic, "
+                         "light, heavy = realworld)")
+    if not models:
+        raise UsageError("--ladder needs at least one --model")
+    if figure and not Path(figure).resolve().parent.is_dir():
+        raise KerasSRError(f"figure folder does not exist: {Path(figure).parent}")
+    folder = resolve_dataset(data, data_root) if data else None
+    if folder is not None and is_no_reference(folder):
+        raise UsageError(f"--ladder needs a set with ground truth; {folder.name} has only LR inputs")
+    loaded = [_chosen_model(m, denoise=denoise) for m in models]
+    names = [m + (f" (denoise {denoise:g})" if denoise is not None else "") for m in models]
+    metric_names = None if metrics is None else [m.strip().lower() for m in metrics.split(",") if m.strip()]
+    lad = ladder(loaded, folder if folder else sample_files(), factor, seed=seed, protocol=protocol, color=color,
+                 shave=shave, metric_names=metric_names, lpips_weights=lpips_weights, names=names,
+                 progress=sys.stderr.isatty(), echo=lambda m: click.echo(m, err=True))
+    if figure:
+        click.echo(f"figure: {ladder_figure(lad, figure)}", err=True)
+    click.echo(json.dumps(lad.to_dict(), indent=2) if as_json else format_ladder(lad))
 
 
 def _evaluate_draws(model, data, data_root, factor, protocol, metrics, lpips_weights, as_json, report,
@@ -515,7 +587,7 @@ def compare(model_a, model_b, data, data_root, factor, color, shave, protocol, m
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
 @click.option("--output", "-o", required=True, type=click.Path(), help="Output folder (LR PNGs + params.json).")
-@click.option("--degradation", default="realworld", show_default=True, help="realworld or bicubic.")
+@click.option("--degradation", default="realworld", show_default=True, help="realworld, light or bicubic.")
 @factor_option
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed; each image's own seed derives from it and the file name.")
@@ -556,6 +628,9 @@ def samples(output):
 
 @main.command()
 @click.argument("model", required=False)
+@factor_option
+@denoise_option("Bake MODEL blended with its weak-denoise sibling at this strength into the export, as "
+                "`upscale --denoise` (1 = MODEL, 0 = the sibling); metadata.json says which.")
 @click.option("--tflite", "modes", default=None, is_flag=False, flag_value="fp32",
               help="Comma-separated TFLite modes: fp32, fp16, dynamic, int8 (bare --tflite = fp32).")
 @click.option("--saved-model", is_flag=True, help="Also keep the SavedModel (always written; "
@@ -570,17 +645,17 @@ def samples(output):
 @click.option("--tolerance", multiple=True, help="MODE=VALUE, e.g. int8=0.3 (fp32: max |diff|; "
               "others: PSNR loss in dB).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing export folder.")
-def export(model, modes, saved_model, out, input_size, calibration, int8_io, parity_data, tolerance,
-           overwrite):
-    """Export MODEL (zoo name, .keras file or run folder; default: the default shipped model)
-    to SavedModel + TFLite with a parity check."""
+def export(model, factor, denoise, modes, saved_model, out, input_size, calibration, int8_io, parity_data,
+           tolerance, overwrite):
+    """Export MODEL (zoo name, .keras file or run folder; default: the shipped default of
+    --factor, as `upscale`) to SavedModel + TFLite with a parity check."""
     import os
 
     from keras_sr.export import MODES, TOLERANCES, ExportConfig
     from keras_sr.export.exporter import export as run
     from keras_sr.export.exporter import format_parity
 
-    model = _chosen_model(model)
+    model = _chosen_model(model, factor)
     mode_list = [m.strip() for m in (modes or ("" if saved_model else "fp32")).split(",") if m.strip()]
     for m in mode_list:
         if m not in MODES:
@@ -609,10 +684,11 @@ def export(model, modes, saved_model, out, input_size, calibration, int8_io, par
         candidate = Path(os.environ["KERAS_SR_DATA"]) / "Set5"
         parity_data = str(candidate) if candidate.is_dir() else None
     if out is None:
-        out = f"exports/{Path(str(model).rstrip('/')).stem}"
+        out = f"exports/{Path(str(model).rstrip('/')).stem}" + (f"-denoise{denoise:g}" if denoise is not None else "")
         Path("exports").mkdir(exist_ok=True)
     cfg = ExportConfig(model=model, out=out, modes=mode_list, input_size=size, calibration=calibration,
-                       int8_io=int8_io, tolerances=tol, parity_data=parity_data, overwrite=overwrite)
+                       int8_io=int8_io, tolerances=tol, parity_data=parity_data, overwrite=overwrite,
+                       factor=factor, denoise=denoise)
     try:
         report = run(cfg, progress=lambda m: click.echo(m, err=True))
     except KerasSRError as exc:
@@ -719,8 +795,14 @@ def list_models(as_json):
 
     zoo = cards()
     if as_json:
-        click.echo(json.dumps({"shipped": zoo, "architectures": {k: v.description for k, v in
-                                                                 ARCHITECTURES.items()}}, indent=2))
+        defaults = {}
+        for factor in (2, 3, 4):  # what upscale/export pick without --model (null: none installed)
+            try:
+                defaults[str(factor)] = default_model(factor)[0]
+            except KerasSRError:
+                defaults[str(factor)] = None
+        click.echo(json.dumps({"shipped": zoo, "defaults": defaults,
+                               "architectures": {k: v.description for k, v in ARCHITECTURES.items()}}, indent=2))
         return
     click.echo("Shipped models" + ("" if zoo else ": none yet"))
     if zoo:

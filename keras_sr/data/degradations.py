@@ -23,6 +23,15 @@ results are float32 TF tensors, clipped to [0, 1]. Resize arguments are passed b
     seed, shape [2]) and ``params`` (:class:`~keras_sr.data.realworld.RealWorldParams`,
     default Real-ESRGAN x4plus); the LR is ``(h // s, w // s)`` on the 8-bit grid. The
     pre-upscaling of pre-upsampling models and the evaluation baseline is bicubic.
+``light``
+    Typical phone and web photos: the same module's one-stage chain
+    (:meth:`~keras_sr.data.realworld.RealWorldParams.light`): MATLAB-bicubic downscale, then
+    mild blur, Gaussian noise sigma 1-10 and one JPEG at quality 50-95 on the LR. Stochastic and
+    seeded like ``realworld`` (its default ``params`` are ``RealWorldParams.light()``).
+
+A stochastic degradation's ``params`` default to its own (:meth:`Degradation.default_params`);
+:meth:`Degradation.resolve_params` applies a dict of overrides (a training config's
+``degradation_params``, ``--degradation-param``) to them.
 """
 
 from __future__ import annotations
@@ -65,6 +74,25 @@ class Degradation:
     quantize_lr: bool
     description: str
     stochastic: bool = False
+    params_name: str | None = None  # stochastic: the RealWorldParams preset ("default" or "light")
+
+    def default_params(self):
+        """A stochastic degradation's own :class:`~keras_sr.data.realworld.RealWorldParams`
+        (``realworld``: Real-ESRGAN x4plus; ``light``: ``RealWorldParams.light()``); else None."""
+        if not self.stochastic:
+            return None
+        from keras_sr.data import realworld
+
+        return realworld.RealWorldParams.light() if self.params_name == "light" else realworld.DEFAULT_PARAMS
+
+    def resolve_params(self, overrides: dict | None = None):
+        """:meth:`default_params` with ``overrides`` (field name -> value) applied and validated;
+        overrides of a deterministic degradation are a :class:`UsageError`."""
+        if not self.stochastic:
+            if overrides:
+                raise UsageError(f"degradation parameters are for realworld and light, not {self.name!r}")
+            return None
+        return self.default_params().updated(overrides)
 
     def downscale(self, hr, scale: int, quantize_output: bool | None = None, seed=None, params=None):
         """HR ``[.., H, W, C]`` → LR of size ``(H // scale, W // scale)``; stochastic
@@ -74,7 +102,7 @@ class Degradation:
                 raise ValueError(f"the {self.name!r} degradation is random: downscale needs a seed")
             from keras_sr.data import realworld
 
-            return realworld.degrade_batch(hr, seed, scale, params or realworld.DEFAULT_PARAMS)
+            return realworld.degrade_batch(hr, seed, scale, params or self.default_params())
         h, w = _hw(hr)
         lr = self.resize(hr, size=(h // scale, w // scale))
         q = self.quantize_lr if quantize_output is None else quantize_output
@@ -105,9 +133,14 @@ DEGRADATIONS = {
         description="OpenCV INTER_LINEAR down and up on 8-bit data (what SRCNN-keras trained on)",
     ),
     "realworld": Degradation(
-        "realworld", bicubic_resize, quantize_lr=True, stochastic=True,
+        "realworld", bicubic_resize, quantize_lr=True, stochastic=True, params_name="default",
         description="Real-ESRGAN two-stage blur/resize/noise/JPEG chain, seeded (keras_sr.data.realworld); "
                     "bicubic pre-upscaling",
+    ),
+    "light": Degradation(
+        "light", bicubic_resize, quantize_lr=True, stochastic=True, params_name="light",
+        description="phone/web photos: bicubic downscale, mild blur, Gaussian noise sigma 1-10, one JPEG "
+                    "q 50-95, seeded (RealWorldParams.light()); bicubic pre-upscaling",
     ),
 }
 

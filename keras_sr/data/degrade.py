@@ -1,9 +1,9 @@
 """``keras-sr degrade``: HR image files -> degraded LR PNGs and the parameters drawn for each.
 
 Each image is read as 8-bit (16-bit rounded, alpha dropped, gray stays gray) and degraded
-whole to ``(H // s, W // s)``. ``realworld`` draws from a per-image seed derived from the run's
-seed and the file *name* (:func:`keras_sr.data.realworld.image_seed`), so an image degrades the
-same whatever else is in the run; the same seed gives byte-identical PNGs and JSON (on one
+whole to ``(H // s, W // s)``. ``realworld`` and ``light`` draw from a per-image seed derived
+from the run's seed and the file *name* (:func:`keras_sr.data.realworld.image_seed`), so an image
+degrades the same whatever else is in the run; the same seed gives byte-identical PNGs and JSON (on one
 machine and TensorFlow build; see :mod:`keras_sr.data.realworld` on libjpeg). Outputs:
 ``OUT/<stem>.png`` per image and ``OUT/params.json`` (degradation, factor, seed, the full
 :class:`~keras_sr.data.realworld.RealWorldParams`, and per image its seed and draws); every
@@ -37,12 +37,14 @@ def degrade_files(inputs, output, degradation: str = "realworld", factor: int = 
     ``{"written": [paths], "json": path, "figure": path or None}``."""
     deg = get_degradation(degradation)
     params = None
+    if mild and deg.name != "realworld":
+        raise UsageError(f"--mild is for the realworld degradation, not {degradation!r}")
     if deg.stochastic:
-        from keras_sr.data.realworld import DEFAULT_PARAMS, RealWorldParams
+        from keras_sr.data.realworld import RealWorldParams
 
-        params = (RealWorldParams.mild() if mild else DEFAULT_PARAMS).with_overrides(overrides)
-    elif overrides or mild:
-        raise UsageError(f"--param and --mild are for the realworld degradation, not {degradation!r}")
+        params = (RealWorldParams.mild() if mild else deg.default_params()).with_overrides(overrides)
+    elif overrides:
+        raise UsageError(f"--param is for the realworld and light degradations, not {degradation!r}")
     if factor < 1:
         raise UsageError(f"factor must be >= 1, got {factor}")
     files = list_images(inputs)
@@ -90,7 +92,7 @@ def degrade_files(inputs, output, degradation: str = "realworld", factor: int = 
             shown.append((f.stem, hr, lr))
     record = {"degradation": deg.name, "factor": factor, "seed": seed,
               "params": params.to_dict() if params is not None else None,
-              "image_seed": "realworld: sha256(f'{seed}:{file name}'), two little-endian 31-bit ints"
+              "image_seed": deg.name + ": sha256(f'{seed}:{file name}'), two little-endian 31-bit ints"
               if deg.stochastic else None,
               "keras_sr": __version__, "images": images}
     json_path = atomic_write_text(out / JSON_NAME, _json_text(record))

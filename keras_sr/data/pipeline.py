@@ -74,18 +74,17 @@ class PipelineConfig:
             raise KerasSRError(f"the {self.degradation} degradation is drawn per batch of random patches; "
                                "it does not work with sliding-window patches")
         if self.degradation_params and not deg.stochastic:
-            raise KerasSRError(f"degradation parameters are for 'realworld', not {self.degradation!r}")
+            raise KerasSRError(f"degradation parameters are for 'realworld' and 'light', not {self.degradation!r}")
         degradation_params(self)
 
 
 def degradation_params(cfg: PipelineConfig):
     """The :class:`~keras_sr.data.realworld.RealWorldParams` of a stochastic degradation
-    (defaults with ``cfg.degradation_params`` applied; validated), else None."""
-    if not get_degradation(cfg.degradation).stochastic:
+    (its defaults with ``cfg.degradation_params`` applied; validated), else None."""
+    deg = get_degradation(cfg.degradation)
+    if not deg.stochastic:
         return None
-    from keras_sr.data.realworld import RealWorldParams
-
-    return RealWorldParams.from_dict(cfg.degradation_params or {})
+    return deg.resolve_params(cfg.degradation_params)
 
 
 def degradation_seeds(seed: int):

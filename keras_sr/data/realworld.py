@@ -17,9 +17,13 @@ The chain, HR ``[B, H, W, C]`` float in [0, 1] -> LR ``[B, H // s, W // s, C]`` 
    noise; then in one of two orders (50/50): [resize to ``(H // s, W // s)`` + final sinc
    filter] then JPEG, or JPEG then [resize + sinc]; clip and round to 8 bits.
 
+The ``light`` degradation (``RealWorldParams.light()``, ``stages=1``) is one stage of the same
+ops for typical phone and web photos: MATLAB-bicubic downscale, then mild blur, Gaussian noise
+sigma 1-10 and one JPEG (quality 50-95, decoded with libjpeg's accurate IDCT) on the LR.
+
 Layout: one frozen :class:`RealWorldParams` holds every range and probability (validated,
 :class:`~keras_sr.errors.UsageError` on a bad value; ``RealWorldParams.mild()`` is the
-weak-denoise variant). :func:`sample` draws the parameters of a batch from a stateless seed
+weak-denoise variant, ``RealWorldParams.light()`` the one-stage light chain). :func:`sample` draws the parameters of a batch from a stateless seed
 *in-graph* (``tf.random.stateless_*``; auto-selected algorithm, Philox on CPU and GPU), :func:`apply` runs the small ops
 (:func:`usm_sharpen`, :func:`blur`, :func:`resize`, :func:`gaussian_noise`,
 :func:`poisson_noise`, :func:`jpeg`, :func:`quantize8`) on the batch, and :func:`degrade_batch`
@@ -35,6 +39,10 @@ Deviations from Real-ESRGAN, each deliberate:
   float quality). Here libjpeg through ``EncodeJpegVariableQuality``/``DecodeJpeg`` (what
   ``tf.image.adjust_jpeg_quality`` uses), per image (``tf.map_fn``), on the image rounded to
   8 bits, integer quality drawn uniformly among the integers of the range, 4:2:0 chroma.
+  ``DecodeJpeg``'s default fast integer IDCT lowers the mean of R and B by ~1 level on natural
+  photos (measured in :func:`jpeg`'s docstring); DiffJPEG's float round trip does not: a colour
+  deviation of this chain, kept so that its LR images stay byte-identical (``light`` decodes
+  with the accurate IDCT).
   Those ops have CPU kernels only: inside a GPU train step TensorFlow places them on the host
   (soft placement), so each step copies the batch to the host and back twice and runs two
   serial encode/decode loops; and they cannot be XLA-compiled, so a step that degrades on the
@@ -131,6 +139,7 @@ class RealWorldParams:
     usm_weight: float = 0.5  # 0 = degrade the HR as it is (no unsharp mask)
     usm_threshold: float = 10.0
     usm_radius: int = 51
+    stages: int = 2  # 1 = the one-stage ``light`` chain (see :meth:`light`)
 
     def __post_init__(self):
         for f in fields(self):  # JSON lists -> tuples, so equal params compare and hash equal
@@ -204,6 +213,8 @@ class RealWorldParams:
             bad("usm_threshold", "must be >= 0")
         if not isinstance(self.usm_radius, int) or self.usm_radius < 1 or self.usm_radius % 2 == 0:
             bad("usm_radius", "must be an odd integer >= 1")
+        if self.stages not in (1, 2):
+            bad("stages", "must be 1 (the light chain) or 2 (Real-ESRGAN's)")
 
     @classmethod
     def mild(cls, strength: float = 0.5, **overrides) -> "RealWorldParams":
@@ -219,6 +230,34 @@ class RealWorldParams:
                        poisson_scale_range=scale(d.poisson_scale_range),
                        poisson_scale_range2=scale(d.poisson_scale_range2),
                        jpeg_range=q(d.jpeg_range), jpeg_range2=q(d.jpeg_range2), **overrides)
+
+    @classmethod
+    def light(cls, **overrides) -> "RealWorldParams":
+        """The ``light`` degradation, typical phone and web photos: one stage (``stages=1``) of
+        the chain, in this order: MATLAB-bicubic downscale to ``(H // s, W // s)`` (the clean
+        protocol's resize, antialiased), then on the LR photo a mild blur (Gaussian kernels, 70 %
+        isotropic / 30 % anisotropic, sigma 0.2-1.0 LR px, sizes 5-9, no sinc), Gaussian noise
+        sigma 1-10 (colour noise; gray on 20 % of images), one JPEG at quality 50-95 (decoded
+        with the accurate IDCT, :func:`jpeg`); no unsharp mask. Blur and noise act on the LR, so a light photo is equally light at every factor.
+        Only ``kernel_range``, ``kernel_prob``, ``blur_sigma``, ``betag_range``,
+        ``betap_range``, ``sinc_prob``, ``noise_range``, ``gaussian_noise_prob``,
+        ``poisson_scale_range``, ``gray_noise_prob``, ``jpeg_range`` and the ``usm_*`` fields act
+        in one stage; the others (second stage, first resize, final sinc) are unused. Not
+        :meth:`mild`: that keeps both stages of Real-ESRGAN's chain (blur, resampling, Poisson
+        noise, two JPEGs) at half strength, for the weak-denoise sibling."""
+        light = dict(stages=1, kernel_range=(5, 9), kernel_prob=(0.7, 0.3, 0.0, 0.0, 0.0, 0.0), sinc_prob=0.0,
+                     blur_sigma=(0.2, 1.0), gaussian_noise_prob=1.0, noise_range=(1.0, 10.0), gray_noise_prob=0.2,
+                     jpeg_range=(50, 95), usm_weight=0.0)
+        return replace(cls(), **{**light, **overrides})
+
+    def updated(self, changes: dict | None) -> "RealWorldParams":
+        """This instance with the fields in ``changes`` (a JSON dict, e.g. a training config's
+        ``degradation_params``) replaced and validated; unknown names are a :class:`UsageError`."""
+        changes = dict(changes or {})
+        unknown = set(changes) - {f.name for f in fields(self)}
+        if unknown:
+            raise UsageError(f"unknown realworld parameter(s): {', '.join(sorted(unknown))}")
+        return replace(self, **changes)
 
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
@@ -616,9 +655,14 @@ def _noise(x, n: dict):
                   lambda: poisson_noise(x, n["poisson_scale"], n["gray"], n["seed"]))
 
 
-def jpeg(x, quality):
+def jpeg(x, quality, accurate: bool = False):
     """libjpeg round trip per image at integer ``quality`` ([B]); input clipped to [0, 1] and
-    rounded to 8 bits first (CPU-only ops: see the module docstring)."""
+    rounded to 8 bits first (CPU-only ops: see the module docstring). ``accurate``: decode with
+    libjpeg's accurate integer IDCT (``JDCT_ISLOW``, what Pillow and browsers use); the default
+    is ``tf.io.decode_jpeg``'s own default, the fast integer IDCT, which lowers R and B by about
+    1 level on average on natural RGB photos at any quality (Set14, q 50-100: R -1.1, G 0.0,
+    B -1.1 levels of channel mean; accurate: within 0.06). The two-stage ``realworld`` chain
+    keeps the default (its LR images stay what they were); ``light`` decodes accurately."""
     t = tf()
     c = x.shape[-1]
     u8 = t.cast(t.round(t.clip_by_value(x, 0.0, 1.0) * 255.0), t.uint8)
@@ -626,6 +670,8 @@ def jpeg(x, quality):
     def one(args):
         img, q = args
         data = t.raw_ops.EncodeJpegVariableQuality(images=img, quality=q)
+        if accurate:
+            return t.io.decode_jpeg(data, channels=c, dct_method="INTEGER_ACCURATE")
         return t.io.decode_jpeg(data, channels=c)
 
     out = t.map_fn(one, (u8, t.cast(quality, t.int32)), fn_output_signature=t.TensorSpec([None, None, c], t.uint8))
@@ -649,6 +695,8 @@ def apply(hr, s: dict, scale: int, params: RealWorldParams = DEFAULT_PARAMS):
     shape = t.shape(x)
     h, w = shape[1], shape[2]
     x = usm_sharpen(x, p.usm_weight, p.usm_threshold, p.usm_radius)
+    if p.stages == 1:
+        return _set_lr_shape(_one_stage(x, s, (h // scale, w // scale)), hr, scale)
     # first degradation
     x = blur(x, s["kernel1"]["kernel"])
     r1 = s["resize1"]
@@ -681,7 +729,22 @@ def apply(hr, s: dict, scale: int, params: RealWorldParams = DEFAULT_PARAMS):
     x = resize_sinc(x, first)
     x = jpeg(x, s["jpeg2"])
     x = resize_sinc(x, t.logical_not(first))
-    out = quantize8(x)
+    return _set_lr_shape(quantize8(x), hr, scale)
+
+
+def _one_stage(x, s: dict, target):
+    """The ``light`` chain (``stages=1``): antialiased MATLAB-bicubic downscale to ``target``,
+    then blur (kernel 1), noise (noise 1) and one JPEG (quality 1, decoded with the accurate
+    IDCT: see :func:`jpeg`) on the LR; 8-bit out."""
+    from keras_sr.data.degradations import bicubic_resize
+
+    x = bicubic_resize(x, size=target)
+    x = blur(x, s["kernel1"]["kernel"])
+    x = _noise(x, s["noise1"])
+    return quantize8(jpeg(x, s["jpeg1"], accurate=True))
+
+
+def _set_lr_shape(out, hr, scale: int):
     static = hr.shape
     if static.rank == 4:
         out.set_shape([static[0], None if static[1] is None else static[1] // scale,
@@ -733,15 +796,22 @@ def _noise_record(n: dict, i: int) -> dict:
     return rec
 
 
-def records(sampled: dict) -> list[dict]:
+def records(sampled: dict, params: RealWorldParams = DEFAULT_PARAMS) -> list[dict]:
     """One JSON-serialisable dict per image of what :func:`sample` drew (eager tensors or
     NumPy): kernels cropped to their sampled size (summing to 1), noise kind and sigma /
     Poisson scale, gray flag, JPEG qualities, resize kinds/scales/modes, second blur, final
-    order, final sinc. Per-batch draws are repeated in every image's dict."""
+    order, final sinc. Per-batch draws are repeated in every image's dict. One-stage
+    ``params`` (``light``): only what that chain uses (``stages``, ``resize``, ``kernel1``,
+    ``noise1``, ``jpeg1_quality``)."""
     s = {k: ({kk: np.asarray(vv) for kk, vv in v.items()} if isinstance(v, dict) else np.asarray(v))
          for k, v in sampled.items()}
     out = []
     for i in range(len(s["jpeg1"])):
+        if params.stages == 1:
+            out.append({"stages": 1, "resize": "bicubic (MATLAB imresize, antialiased)",
+                        "kernel1": _kernel_record(s["kernel1"], i), "noise1": _noise_record(s["noise1"], i),
+                        "jpeg1_quality": int(s["jpeg1"][i])})
+            continue
         r1, r2 = s["resize1"], s["resize2"]
         rec = {
             "kernel1": _kernel_record(s["kernel1"], i),
@@ -785,4 +855,4 @@ def degrade_image(image_u8: np.ndarray, scale: int, seed, params: RealWorldParam
         raise UsageError(f"image {x.shape[1]}x{x.shape[0]} is smaller than the factor {scale}")
     lr, s = degrade_batch(x[None], seed, scale, params, return_params=True)
     lr8 = np.round(np.asarray(lr[0]) * 255.0).astype(np.uint8)
-    return (lr8[..., 0] if gray else lr8), records(s)[0]
+    return (lr8[..., 0] if gray else lr8), records(s, params)[0]

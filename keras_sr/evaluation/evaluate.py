@@ -4,7 +4,9 @@ Rows hold, per image, ``<method>_<metric>`` for method ``bicubic`` (the protocol
 interpolation of the LR image: the model's input quality) and ``model``, plus
 ``delta_<metric>`` (model - bicubic). PSNR/SSIM/MSE are on the protocol's Y (see
 :mod:`keras_sr.evaluation.protocol`); LPIPS on full RGB images, no shave; NIQE (no reference,
-lower is better) on the 8-bit BT.601 Y of each output, no shave (:mod:`keras_sr.evaluation.niqe`).
+lower is better) on the 8-bit BT.601 Y of each output, no shave (:mod:`keras_sr.evaluation.niqe`);
+``bias`` (colour bias, lower is better, :func:`keras_sr.evaluation.metrics.color_bias`) on the
+8-bit RGB outputs against the RGB HR, in 8-bit levels, with the protocol's border shave.
 Sets without HR images: :mod:`keras_sr.evaluation.no_reference`. With a stochastic
 degradation (``realworld``) the result's ``degradation`` holds the seed, the parameters and
 what was drawn for each image.
@@ -25,9 +27,23 @@ from keras_sr.errors import KerasSRError, UsageError
 from keras_sr.evaluation import metrics
 from keras_sr.evaluation.protocol import Protocol, get_protocol, modcrop
 
-METRICS = ("mse", "psnr", "ssim", "lpips", "niqe")
-HIGHER_IS_BETTER = {"mse": False, "psnr": True, "ssim": True, "lpips": False, "niqe": False}
+METRICS = ("mse", "psnr", "ssim", "lpips", "niqe", "bias")
+HIGHER_IS_BETTER = {"mse": False, "psnr": True, "ssim": True, "lpips": False, "niqe": False, "bias": False}
 CROP = 96
+LPIPS_MIN_SIDE = 31  # AlexNet: conv1 11x11 stride 4 pad 2, then two 3x3 stride-2 max-pools
+SSIM_WINDOW = 11
+
+
+def min_side(scale: int, shave: int, metric_names=()) -> tuple[int, str]:
+    """``(pixels, why)``: the smallest height and width (after the protocol's mod-crop) an HR
+    image needs at ``scale`` with a ``shave``-px border for ``metric_names`` (at least one LR
+    pixel and one scored pixel; SSIM's 11x11 window inside the shave; LPIPS's AlexNet input)."""
+    need, why = max(scale, 2 * shave + 1), f"x{scale} with a {shave}-px border shave"
+    if "ssim" in metric_names and 2 * shave + SSIM_WINDOW > need:
+        need, why = 2 * shave + SSIM_WINDOW, f"SSIM's {SSIM_WINDOW}-px window inside a {shave}-px border shave"
+    if "lpips" in metric_names and LPIPS_MIN_SIDE > need:
+        need, why = LPIPS_MIN_SIDE, "LPIPS (AlexNet)"
+    return need, why
 
 
 def parse_metrics(text: str | None) -> tuple[str, ...]:
@@ -175,23 +191,23 @@ def evaluate(model, data, scale: int, protocol: str | Protocol = "paper", progre
     if deg.stochastic:
         from keras_sr.data import realworld
 
-        params = proto.params or realworld.DEFAULT_PARAMS
+        params = proto.params or deg.default_params()
         result.degradation = {"name": deg.name, "seed": proto.seed, "params": params.to_dict(),
                               "image_seed": "sha256(f'{seed}:{file name}'), first 8 bytes", "images": {}}
     shave = proto.shave_for(scale)
+    need, why = min_side(scale, shave, metric_names)
     for path, hr in eight_bit_images(files, f"evaluate x{scale}", progress):
         if proto.modcrop:
             hr = modcrop(hr, scale)
         h, w = hr.shape[:2]
-        if min(h // scale, w // scale) < 1 or min(h, w) <= 2 * shave:
-            raise KerasSRError(f"image {path.name} ({w}x{h}) is too small for x{scale} with a "
-                               f"{shave}-px border shave")
+        if min(h, w) < need:
+            raise KerasSRError(f"image {path.name} ({w}x{h}) is too small for {why} (needs {need} px)")
         lr8 = None
         if deg.stochastic:  # the degraded 8-bit LR photo, the same every run
             lr8, drawn = realworld.degrade_image(hr, scale, realworld.image_seed(proto.seed, path.name), params)
             result.degradation["images"][path.stem] = drawn
         # The full-RGB path (8-bit LR photo through the Upscaler) runs at most once per image.
-        needs_rgb = proto.color_space == "rgb" or lp is not None or (
+        needs_rgb = proto.color_space == "rgb" or lp is not None or "bias" in metric_names or (
             upscaler is not None and not _fast_y(upscaler.info, proto, hr))
         rgb = _rgb_outputs(upscaler, hr, deg, scale, lr8) if needs_rgb else None
         if proto.color_space == "rgb":  # score all three channels of the 8-bit RGB outputs
@@ -218,6 +234,10 @@ def evaluate(model, data, scale: int, protocol: str | Protocol = "paper", progre
             hr_rgb = _as_rgb(hr) / 255.0
             for method, out in rgb.items():
                 row[f"{method}_lpips"] = float(lp(out / 255.0, hr_rgb))
+        if "bias" in metric_names:
+            hr_rgb = _as_rgb(hr)
+            for method, out in rgb.items():
+                row[f"{method}_bias"] = metrics.color_bias(hr_rgb, out, shave=shave)
         if niqe_p is not None:
             from keras_sr.evaluation.niqe import niqe, niqe_of_uint8
 

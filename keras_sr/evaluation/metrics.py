@@ -58,6 +58,18 @@ def ssim(a, b, data_range: float = 255.0, shave: int = 0) -> float:
     return float(val)
 
 
+def color_bias(a, b, shave: int = 0) -> float:
+    """Colour bias of ``b`` against the reference ``a``: the mean over channels of
+    ``|mean(b_c - a_c)|``, each channel's mean error over the whole (shaved) image, in the
+    inputs' units (8-bit levels for 0..255 data; RGB ``[H, W, 3]`` in the evaluation, where a
+    set's value is the mean over its images). A cast that adds 1.5 levels to R and B and takes
+    1.5 from G scores 1.5; zero-mean noise scores ~0, however strong. ``[H, W]``: one channel.
+    """
+    a, b = _prepare(a, b, shave)
+    diff = (b - a).reshape(-1, 1 if a.ndim == 2 else a.shape[-1])
+    return float(np.mean(np.abs(diff.mean(axis=0))))
+
+
 def psnr_metric(y_true, y_pred):
     """Keras training metric: per-sample PSNR (dB) of tensors in [0, 1], prediction clipped.
 

@@ -11,7 +11,8 @@ Overrides: score on ``rgb`` (all three channels of the 8-bit RGB outputs; LR sto
 ``degradation="realworld"`` (with ``seed``, ``params``): the mod-cropped 8-bit HR photo is
 degraded by :mod:`keras_sr.data.realworld` (each image from a seed of (``seed``, file name):
 the same LR every run), the LR is 8-bit; models get it (Y models: its Y), the baseline is its
-bicubic upscaling; scoring as the protocol says.
+bicubic upscaling; scoring as the protocol says. ``degradation="light"`` likewise, with
+:meth:`~keras_sr.data.realworld.RealWorldParams.light` (phone/web photos).
 ``srcnn-keras`` (legacy, to reproduce SRCNN-keras's own numbers)
     no mod-crop; Y of OpenCV YCrCb (full range); ``bilinear-legacy`` down/up on 8-bit data;
     output x255, clipped and *truncated* to 8 bit; 6 px cropped from every border.
@@ -37,7 +38,7 @@ class Protocol:
     quantize_upscaled: bool
     output_rounding: str  # "round" or "truncate"
     seed: int = 0  # stochastic degradations (realworld): per-image seeds derive from it
-    params: object = None  # realworld: RealWorldParams (None = defaults)
+    params: object = None  # realworld/light: RealWorldParams (None = the degradation's own)
 
     def shave_for(self, scale: int) -> int:
         return scale if self.shave is None else self.shave
@@ -82,7 +83,7 @@ def get_protocol(name: str, color: str | None = None, shave: int | None = None,
         tag = f"+{degradation}" + (f"-seed{seed}" if deg.stochastic else "")
         proto = replace(proto, name=f"{proto.name}{tag}", degradation=degradation, seed=int(seed), params=params)
     elif params is not None:
-        raise UsageError("degradation parameters need --degradation realworld")
+        raise UsageError("degradation parameters need --degradation realworld or light")
     return proto
 
 

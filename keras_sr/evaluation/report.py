@@ -11,8 +11,9 @@ import numpy as np
 from keras_sr.data.io import atomic_write_text, replace_atomically
 from keras_sr.errors import KerasSRError
 
-_FMT = {"psnr": "{:.2f}", "ssim": "{:.4f}", "mse": "{:.2f}", "lpips": "{:.4f}", "niqe": "{:.4f}"}
-_UNIT = {"psnr": "PSNR dB", "ssim": "SSIM", "mse": "MSE", "lpips": "LPIPS", "niqe": "NIQE"}
+_FMT = {"psnr": "{:.2f}", "ssim": "{:.4f}", "mse": "{:.2f}", "lpips": "{:.4f}", "niqe": "{:.4f}", "bias": "{:.2f}"}
+_UNIT = {"psnr": "PSNR dB", "ssim": "SSIM", "mse": "MSE", "lpips": "LPIPS", "niqe": "NIQE",
+         "bias": "colour bias"}
 
 
 def format_table(result) -> str:
@@ -112,7 +113,7 @@ def _histogram(result, path: Path) -> Path:
         ax.hist(gains, bins=min(30, max(5, len(gains))), color="tab:blue", alpha=0.8)
         ax.axvline(0, color="k", lw=1)
         ax.set_title(f"gain in {_UNIT[m]} (model - bicubic)")
-        ax.set_xlabel(_UNIT[m] + (" (lower is better)" if m in ("lpips", "niqe") else ""))
+        ax.set_xlabel(_UNIT[m] + (" (lower is better)" if m in ("lpips", "niqe", "bias") else ""))
         ax.set_ylabel("images")
     fig.suptitle(f"{Path(str(result.model)).name} x{result.scale}: per-image gains")
     fig.tight_layout()

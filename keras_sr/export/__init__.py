@@ -49,6 +49,8 @@ class ExportConfig:
     tolerances: dict = field(default_factory=lambda: dict(TOLERANCES))
     parity_data: str | None = None
     overwrite: bool = False
+    factor: int | None = None  # when given, the model must upscale by it
+    denoise: float | None = None  # blend with the weak-denoise sibling at this strength (upscale --denoise)
 
 
 def _quiet(fn, *args, **kwargs):

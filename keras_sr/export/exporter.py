@@ -140,6 +140,12 @@ def export(cfg: ExportConfig, progress=None) -> dict:
     if cfg.int8_io not in ("float", "int8"):
         raise UsageError(f"int8 I/O must be 'float' or 'int8', got {cfg.int8_io!r}")
     model = load_model(cfg.model)
+    if cfg.factor is not None and model.sr_info.scale and model.sr_info.scale != cfg.factor:
+        raise UsageError(f"model {cfg.model} upscales x{model.sr_info.scale}, not x{cfg.factor} (--factor)")
+    if cfg.denoise is not None:
+        from keras_sr.models.denoise import with_denoise
+
+        model = with_denoise(model, cfg.denoise)
     check_exportable(model)
     ref = _Reference(model)
     info, scale, channels, border = ref.info, ref.scale, ref.up.channels, ref.up.border
@@ -188,7 +194,7 @@ def _export_into(work: Path, cfg, model, ref, info, scale, channels, border, cal
             scratch = Path(tempfile.mkdtemp(prefix="int8_graph_", dir=work.parent))
             int8_dir = scratch / "saved_model"
             say("writing the int8 SavedModel")
-    metadata = _metadata(info, scale, channels, border, rewrites)
+    metadata = _metadata(info, scale, channels, border, rewrites, cfg.denoise)
     try:
         if scratch:
             _write_saved_model(int8_model, int8_dir, cfg, info, scale, channels, border)
@@ -222,7 +228,7 @@ def _card(source: Path | None) -> dict:
     return card if isinstance(card, dict) and card.get("file") == source.name else {}
 
 
-def _metadata(info, scale: int, channels: int, border: int, rewrites: list) -> dict:
+def _metadata(info, scale: int, channels: int, border: int, rewrites: list, denoise=None) -> dict:
     """The export's metadata: written as ``metadata.json`` and, per file, as the TFLite Metadata
     inside each ``.tflite`` (:mod:`keras_sr.export.tflite_metadata` reads it, with the file's
     entry that :func:`_convert_all` adds under ``"files"``)."""
@@ -269,6 +275,9 @@ def _metadata(info, scale: int, channels: int, border: int, rewrites: list) -> d
         "source_model": str(source) if source else None,
         "source_sha256": source_sha,
         "model_info": {**info.to_dict(), "record": record},
+        "denoise": ({"strength": denoise, "sibling": record.get("denoise_sibling"),
+                     "note": "weights = strength * source_model + (1 - strength) * sibling, baked in"}
+                    if denoise is not None else None),
         "files": {},
     }
 

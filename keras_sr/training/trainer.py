@@ -69,11 +69,7 @@ def _check_config(cfg: TrainConfig) -> None:
     else:
         deg = get_degradation(cfg.degradation)
     if cfg.degradation_params:
-        if not deg.stochastic:
-            raise UsageError(f"degradation parameters are for realworld, not {cfg.degradation!r}")
-        from keras_sr.data.realworld import RealWorldParams
-
-        RealWorldParams.from_dict(cfg.degradation_params)
+        deg.resolve_params(cfg.degradation_params)  # validated: a one-line UsageError
     if deg.stochastic and cfg.lr_data:
         raise UsageError(f"--lr-data gives the LR images; --degradation {cfg.degradation} would not be applied")
     if deg.stochastic and cfg.patch_mode == "sliding":
@@ -320,10 +316,8 @@ def _gan(cfg: TrainConfig, generator, channels: int, lr):
     vgg = PerceptualLoss(cfg.vgg_weights) if cfg.perceptual_weight else None
     deg = get_degradation(cfg.degradation)
     degrade = None  # bicubic (SRGAN's default) on the device
-    if deg.stochastic:  # realworld in the step: the same function tf.data maps (one distribution)
-        from keras_sr.data.realworld import RealWorldParams
-
-        degrade = _StochasticDegrade(deg, RealWorldParams.from_dict(cfg.degradation_params or {}))
+    if deg.stochastic:  # realworld/light in the step: the same function tf.data maps (one distribution)
+        degrade = _StochasticDegrade(deg, deg.resolve_params(cfg.degradation_params))
     gan = SRGAN(generator, critic, content, cfg.adv_weight,
                 pixel_weight=cfg.pixel_weight, lpips_loss=perceptual, lpips_weight=cfg.lpips_weight,
                 perceptual_loss=vgg, perceptual_weight=cfg.perceptual_weight, usm_targets=cfg.usm_targets,
