@@ -106,11 +106,17 @@ def test_init_from_teacher_copies_the_kept_layers_exactly(tmp_path):
 
     teacher = load_model(_teacher(tmp_path / "t.keras", filters=8, convs=5))
     student = build_model("srvgg", 4, channels=3, filters=8, convs=2)
-    assert D.init_from_teacher(student, teacher) == 2 + 2 * 2 + 1  # first conv+prelu, 2 x (conv+prelu), last
     w = lambda m: [layer for layer in m.layers if layer.weights]  # noqa: E731
-    for s_layer, t_layer in list(zip(w(student)[:-1], w(teacher)[:6])) + [(w(student)[-1], w(teacher)[-1])]:
+    assert D.init_from_teacher(student, teacher) == 2 + 2 * 2  # first conv+prelu, 2 x (conv+prelu)
+    for s_layer, t_layer in zip(w(student)[:-1], w(teacher)[:6]):
         for a, b in zip(s_layer.get_weights(), t_layer.get_weights()):
             np.testing.assert_array_equal(a, b)
+    assert all(not v.any() for v in w(student)[-1].get_weights())  # layers dropped: output conv zeroed,
+    x = np.random.default_rng(0).random((1, 6, 6, 3), np.float32)  # so the student is its nearest base
+    np.testing.assert_allclose(student(x).numpy(), np.repeat(np.repeat(x, 4, 1), 4, 2), atol=1e-6)
+    same = build_model("srvgg", 4, channels=3, filters=8, convs=5)  # nothing dropped: everything copied
+    assert D.init_from_teacher(same, teacher) == 2 + 5 * 2 + 1
+    np.testing.assert_array_equal(same(np.ones((1, 6, 6, 3), np.float32)), teacher(np.ones((1, 6, 6, 3), np.float32)))
     narrow = build_model("srvgg", 4, channels=3, filters=4, convs=2)
     assert D.init_from_teacher(narrow, teacher) == 0  # other widths: nothing fits
 

@@ -119,10 +119,15 @@ def resample(images, size):
 
 
 def init_from_teacher(student, teacher) -> int:
-    """Copy the teacher's first weighted layers into the student, in order, while shapes match, and
-    its last weighted layer into the student's last ("fewer convs: drop layers, then distil": an
-    SRVGG 64 x 7 keeps general-x4v3's first 7 body convs and its output conv). Returns how many
-    layers were copied; 0 means the architectures share nothing (an error upstream)."""
+    """Copy the teacher's first weighted layers into the student, in order, while shapes match
+    ("fewer convs: drop layers, then distil": an SRVGG 64 x 7 keeps general-x4v3's first conv and 7
+    body convs with their PReLUs). The output conv is copied only when nothing was dropped; else it
+    is zeroed, so the student starts exactly at its nearest-neighbour base and learns the residual
+    from the teacher's early features. Measured on general-x4v3 cut to 64 x 7, mean |student -
+    teacher| on a [0, 1] photo crop: 0.022 from scratch, 3.92 with the kept layers and a fresh output
+    conv, more with the teacher's own output conv (it reads features of layer 32, not 8): the kept
+    features are large, so any non-zero output conv starts far off. Returns how many layers were
+    copied (0: nothing fits)."""
     weighted = lambda m: [layer for layer in m.layers if layer.weights]  # noqa: E731
     s_layers, t_layers = weighted(student), weighted(teacher)
     copied = 0
@@ -133,9 +138,12 @@ def init_from_teacher(student, teacher) -> int:
         s_layer.set_weights(src)
         copied += 1
     src = t_layers[-1].get_weights()
-    if copied and [w.shape for w in src] == [tuple(w.shape) for w in s_layers[-1].weights]:
+    if copied == len(t_layers) - 1 == len(s_layers) - 1 and \
+            [w.shape for w in src] == [tuple(w.shape) for w in s_layers[-1].weights]:
         s_layers[-1].set_weights(src)
         copied += 1
+    elif copied:
+        s_layers[-1].set_weights([np.zeros(tuple(w.shape), np.float32) for w in s_layers[-1].weights])
     return copied
 
 
