@@ -93,3 +93,49 @@ def epoch_timer():
                 logs["epoch_s"] = time.perf_counter() - self.t0
 
     return EpochTime()
+
+
+def throttled_backup(backup_dir, every_s: float = 30.0):
+    """Keras ``BackupAndRestore`` that saves at the end of an epoch only when ``every_s`` seconds
+    have passed since its last save (and after the first epoch): saving weights and optimizer
+    costs ~0.1 s, a large share of an epoch of a few steps. After a kill the run resumes from the
+    last saved epoch; :func:`trim_log` drops the log rows of the epochs after it, which run again."""
+
+    class ThrottledBackup(keras().callbacks.BackupAndRestore):
+        last = None
+
+        def on_epoch_end(self, epoch, logs=None):
+            self._current_epoch = epoch + 1
+            self._last_batch_seen = 0
+            now = time.perf_counter()
+            if self.last is None or now - self.last >= every_s:
+                self._save_model()
+                self.last = now
+
+    return ThrottledBackup(str(backup_dir), delete_checkpoint=True)
+
+
+def backup_epoch(backup_dir) -> int | None:
+    """The number of epochs a ``BackupAndRestore`` folder holds (None: no metadata)."""
+    import json
+
+    path = Path(backup_dir) / "training_metadata.json"
+    try:
+        return int(json.loads(path.read_text())["epoch"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def trim_log(log_path, epochs: int) -> list[dict]:
+    """Keep the first ``epochs`` rows of a CSV log (epochs a resumed run will not repeat); return
+    the rows kept."""
+    path = Path(log_path)
+    if not path.exists():
+        return []
+    with open(path, newline="") as f:
+        lines = f.read().splitlines(keepends=True)
+    if len(lines) - 1 > epochs:
+        from keras_sr.data.io import atomic_write_text
+
+        atomic_write_text(path, "".join(lines[:epochs + 1]))
+    return read_log(path)

@@ -2,7 +2,7 @@
 
 The run folder (``cfg.out``) holds: ``config.json`` (resolved :class:`TrainConfig`),
 ``log.csv`` and ``curves.png`` (per epoch), ``backup/`` while a run is in progress
-(``BackupAndRestore``: re-running the same command after a crash or ``kill -9`` continues
+(``BackupAndRestore``, saved after an epoch at most every 30 s: re-running the same command after a crash or ``kill -9`` continues
 from the last finished epoch), and at the end ``model.keras`` (best validation PSNR,
 with its :class:`~keras_sr.models.ModelInfo` embedded) and ``record.json``.
 """
@@ -33,7 +33,8 @@ from keras_sr.errors import KerasSRError, UsageError
 from keras_sr.evaluation.metrics import psnr_metric
 from keras_sr.inference import SUPPORTED_SCALES, check_compatibility
 from keras_sr.models import ModelInfo, border, build_model, get_architecture, save_with_info
-from keras_sr.training.callbacks import curve_plot_callback, epoch_timer, plot_curves, read_log
+from keras_sr.training.callbacks import (backup_epoch, curve_plot_callback, epoch_timer, plot_curves, read_log,
+                                         throttled_backup, trim_log)
 from keras_sr.training import distributed, provenance
 from keras_sr.training.config import GAN_DISCRIMINATORS, TrainConfig
 from keras_sr.training.losses import pixel_loss
@@ -441,7 +442,10 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
         lr = k.optimizers.schedules.CosineDecay(cfg.lr, decay_steps=max(1, total), alpha=0.01)
     log_path, best_path = out / "log.csv", out / "best.keras"
     previous = read_log(log_path) if resuming else []
-    callbacks = [] if custom_loop else [k.callbacks.BackupAndRestore(str(out / "backup"), delete_checkpoint=True)]
+    saved_epochs = backup_epoch(out / "backup") if resuming and not custom_loop else None
+    if saved_epochs is not None and len(previous) > saved_epochs:  # epochs after the last backup run again
+        previous = trim_log(log_path, saved_epochs)
+    callbacks = [] if custom_loop else [throttled_backup(out / "backup")]
     if cfg.arch in GAN_DISCRIMINATORS:
         with strategy.scope():
             fit_model = _gan(cfg, net, channels, lr)
