@@ -212,15 +212,19 @@ def test_degradation_and_scale_guards(tmp_path, tiny_set):
 def test_compare_counts_wins_and_ties(tmp_path, tiny_set):
     from keras_sr.evaluation.report import compare
 
-    a = evaluate(str(_identity_plus(tmp_path)), tiny_set, 2)
-    b = evaluate(None, tiny_set, 2)
+    names = ("psnr", "ssim", "bias")
+    a = evaluate(str(_identity_plus(tmp_path)), tiny_set, 2, metric_names=names)
+    b = evaluate(None, tiny_set, 2, metric_names=names)
     for r in b.rows:  # the baseline as "model B"
-        for m in ("mse", "psnr", "ssim"):
+        for m in ("mse",) + names:
             r[f"model_{m}"] = r[f"bicubic_{m}"]
     cmp = compare(a, b)
     psnr = cmp["per_metric"]["psnr"]
     assert psnr["a_wins"] + psnr["ties"] + psnr["b_wins"] == 3
     assert psnr["mean_a_minus_b"] == pytest.approx(np.mean([r["delta_psnr"] for r in a.rows]))
+    bias = cmp["per_metric"]["bias"]  # lower is better: A's extra contrast is a cast on most images
+    assert bias["mean_a_minus_b"] == pytest.approx(np.mean([r["delta_bias"] for r in a.rows]))
+    assert bias["b_wins"] == sum(r["delta_bias"] > 0.01 for r in a.rows)
 
 
 def test_protocol_overrides_rgb_and_shave(tmp_path, tiny_set):

@@ -87,9 +87,15 @@ def test_ladder_table_json_and_figure_for_several_models(tiny_data, tmp_path, no
     assert table[("light", "espcn-x2")][3] == f"{espcn_light['gain_psnr']:+.2f}"
     fig = ladder_figure(lad, tmp_path / "ladder.png")
     assert Image.open(fig).size[0] > 600 and not list(tmp_path.glob(".*part*"))
-    r = run("evaluate", "--ladder", "-m", "fsrcnn-x2", "-d", tiny_data, "--metrics", "psnr", "--figure",
+    import shutil
+
+    from keras_sr.zoo import zoo_dir
+
+    shutil.copy(zoo_dir() / "fsrcnn-x2.keras", tmp_path / "mine.keras")  # a file: labelled by its stem
+    r = run("evaluate", "--ladder", "-m", tmp_path / "mine.keras", "-d", tiny_data, "--metrics", "psnr", "--figure",
             tmp_path / "cli.png")
-    assert r.exit_code == 0 and r.stdout.splitlines()[2].split()[:2] == ["clean", "bicubic"], r.output
+    assert r.exit_code == 0, r.output
+    assert [ln.split()[:2] for ln in r.stdout.splitlines()[2:4]] == [["clean", "bicubic"], ["clean", "mine"]]
     assert (tmp_path / "cli.png").stat().st_size > 0
 
 

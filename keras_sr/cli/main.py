@@ -517,7 +517,10 @@ def _evaluate_ladder(models, data, data_root, factor, color, shave, protocol, me
     if folder is not None and is_no_reference(folder):
         raise UsageError(f"--ladder needs a set with ground truth; {folder.name} has only LR inputs")
     loaded = [_chosen_model(m, denoise=denoise) for m in models]
-    names = [m + (f" (denoise {denoise:g})" if denoise is not None else "") for m in models]
+    names = [Path(m).stem if m.lower().endswith((".keras", ".h5")) else m.rstrip("/") for m in models]
+    if len(set(names)) < len(names):  # two files of one name: keep what was typed
+        names = list(models)
+    names = [n + (f" (denoise {denoise:g})" if denoise is not None else "") for n in names]
     metric_names = None if metrics is None else [m.strip().lower() for m in metrics.split(",") if m.strip()]
     lad = ladder(loaded, folder if folder else sample_files(), factor, seed=seed, protocol=protocol, color=color,
                  shave=shave, metric_names=metric_names, lpips_weights=lpips_weights, names=names,

@@ -192,9 +192,10 @@ def compare(result_a, result_b, tol=None) -> dict:
     """Image-by-image comparison of two evaluations on the same images.
 
     Per metric: wins/ties/losses of A vs B (tie: |difference| below ``tol``: 0.01 dB PSNR,
-    1e-4 SSIM, 1e-3 LPIPS, 0.01 MSE, 0.01 NIQE) and the mean difference A - B.
+    1e-4 SSIM, 1e-3 LPIPS, 0.01 MSE, 0.01 NIQE, 0.01 levels colour bias) and the mean
+    difference A - B.
     """
-    tol = tol or {"psnr": 0.01, "ssim": 1e-4, "lpips": 1e-3, "mse": 0.01, "niqe": 0.01}
+    tol = tol or {"psnr": 0.01, "ssim": 1e-4, "lpips": 1e-3, "mse": 0.01, "niqe": 0.01, "bias": 0.01}
     from keras_sr.evaluation.evaluate import HIGHER_IS_BETTER
 
     names_a = [r["name"] for r in result_a.rows]
