@@ -100,12 +100,15 @@ PUBLISHED_LPIPS = {  # Set5 / Set14 LPIPS (AlexNet v0.1) of the paper's released
     ("srgan", 4): (0.0882, 0.1663),
 }
 MAX_BYTES = 1 << 20  # the phone-sized zoo (SRCNN, FSRCNN, ESPCN, abpn)
+MAX_BYTES_RESTORER = 2 << 20  # SRVGG photo restorers up to ~300k params (1.2 MB of float32 weights)
 MAX_BYTES_GAN = 8 << 20  # SRResNet/SRGAN generators (the paper's 16 x 64 one is ~6 MB)
 
 
 def max_bytes(architecture: str) -> int:
     """Largest ``.keras`` file the zoo ships for ``architecture``."""
-    return MAX_BYTES_GAN if architecture in ("srresnet", "srgan") else MAX_BYTES
+    if architecture in ("srresnet", "srgan"):
+        return MAX_BYTES_GAN
+    return MAX_BYTES_RESTORER if architecture in ("srvgg", "realesrgan") else MAX_BYTES
 
 
 def ship(model_file, name: str, measured: dict, dest=None, overwrite: bool = False) -> dict:
@@ -162,6 +165,10 @@ def ship(model_file, name: str, measured: dict, dest=None, overwrite: bool = Fal
         "measured": measured,
         "published": dict(zip(("Set5", "Set14"), PUBLISHED.get((info.architecture, info.scale), (None, None)))),
     }
+    if record.get("teacher"):  # distilled: the teacher, its licence and the pool
+        teacher = record["teacher"]
+        card["teacher"] = {k: teacher.get(k) for k in ("source", "architecture", "scale", "params",
+                                                        "weights_sha256", "file_sha256", "license", "pool")}
     if (info.architecture, info.scale) in PUBLISHED_LPIPS:
         card["published_lpips"] = dict(zip(("Set5", "Set14"), PUBLISHED_LPIPS[(info.architecture, info.scale)]))
     atomic_write_text(card_path, json.dumps(card, indent=2) + "\n")

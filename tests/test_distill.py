@@ -217,3 +217,18 @@ def test_a_short_x2_distill_of_realesr_x4_beats_bicubic_by_1_db_on_other_photos(
         gains.append(psnr(mine) - psnr(bicubic))
     print(f"student - bicubic PSNR to the teacher: {np.mean(gains):+.2f} dB mean", [round(g, 2) for g in gains])
     assert np.mean(gains) >= 1.0, gains
+
+
+def test_distill_loss_terms():
+    """L1 to the teacher, L1 to HR, and the colour term: 8x8 means of the output vs the HR's."""
+    rng = np.random.default_rng(0)
+    hr = rng.random((2, 16, 16, 3), np.float32) * 0.8 + 0.1
+    teacher = np.clip(hr + 0.05, 0, 1)
+    y_true = np.concatenate([teacher, hr], -1)
+    texture = np.tile(np.array([[1, -1], [-1, 1]], np.float32), (8, 8))[None, :, :, None] * 0.03  # zero mean per 8x8
+    loss = lambda **kw: float(D.DistillLoss(**kw)(y_true, hr + texture))  # noqa: E731
+    assert abs(loss(teacher_weight=0, color_weight=1)) < 1e-6  # the HR's colour, other detail: no colour loss
+    assert abs(loss(teacher_weight=0, hr_weight=1) - 0.03) < 1e-5
+    assert abs(loss(teacher_weight=1) - float(np.mean(np.abs(hr + texture - teacher)))) < 1e-5
+    cast = float(D.DistillLoss(teacher_weight=0, color_weight=1)(y_true, hr + 0.01))
+    assert abs(cast - 0.01) < 1e-5  # a uniform cast is what it measures

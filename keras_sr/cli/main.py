@@ -254,10 +254,12 @@ _NOT_FOR_DISTILL = ("lr_data", "content", "adv_weight", "pixel_weight", "lpips_w
                    "them entry by entry.")
 @click.option("--teacher-weight", type=float, help="Weight of the L1 to the teacher's output (1).")
 @click.option("--hr-weight", type=float, help="Weight of an L1 to the HR crop (0).")
+@click.option("--color-weight", type=float, help="Weight of an L1 between 8x8-pixel means of the output and "
+              "of the HR crop (0): the HR's colour, the teacher's detail.")
 @click.option("--init-from-teacher", is_flag=True, default=None, help="Start from the teacher's first convs "
               "and its output conv where shapes allow (fewer convs: the rest dropped).")
 @_train_options(exclude=_NOT_FOR_DISTILL)
-def distill(teacher, student, teacher_license, pool_size, degradation, teacher_weight, hr_weight,
+def distill(teacher, student, teacher_license, pool_size, degradation, teacher_weight, hr_weight, color_weight,
             init_from_teacher, **options):
     """Distil TEACHER into a small STUDENT: the student learns the teacher's output on the same
     degraded LR crops (teacher outputs cached in RUN/pool). x2/x3 students of an x4 teacher learn
@@ -267,7 +269,7 @@ def distill(teacher, student, teacher_license, pool_size, degradation, teacher_w
     get_architecture(student)
     cfg, overwrite = _train_config(student, options, teacher=teacher,
                                    teacher_license=teacher_license, pool_size=pool_size,
-                                   teacher_weight=teacher_weight, hr_weight=hr_weight,
+                                   teacher_weight=teacher_weight, hr_weight=hr_weight, color_weight=color_weight,
                                    init_from_teacher=init_from_teacher, degradation=degradation)
     if not options.get("out"):
         cfg.out = f"runs/{student}_x{cfg.factor}_distilled"

@@ -91,6 +91,7 @@ class TrainConfig:
     pool_size: int = 2048  # teacher outputs cached on disk (crop, degradation draw) pairs
     teacher_weight: float = 1.0  # L1 to the teacher's output
     hr_weight: float = 0.0  # L1 to the HR crop
+    color_weight: float = 0.0  # L1 between 8x8 means of the output and of the HR crop
     init_from_teacher: bool = False  # copy the teacher's first convs and its output conv
 
     def to_dict(self) -> dict:
@@ -136,7 +137,7 @@ class TrainConfig:
             if cfg.arch in GAN_DISCRIMINATORS:
                 raise UsageError(f"distill trains a plain student; {cfg.arch} is a GAN (distil into srvgg, then "
                                  "train realesrgan --init from it)")
-            if cfg.pool_size < 1 or cfg.teacher_weight < 0 or cfg.hr_weight < 0:
+            if cfg.pool_size < 1 or min(cfg.teacher_weight, cfg.hr_weight, cfg.color_weight) < 0:
                 raise UsageError("--pool-size must be >= 1 and the loss weights >= 0")
             if cfg.lr_data or cfg.patch_mode != "random" or cfg.augment_on != "pipeline" or cfg.pair_reuse > 1:
                 raise UsageError("distill trains on its teacher pool: --lr-data, --patch-mode sliding, "

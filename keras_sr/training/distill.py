@@ -21,7 +21,10 @@ disk and reused across epochs and resumes:
 Training batches are pool entries, shuffled, with one random rotation/flip per batch applied to
 LR, teacher and HR alike. The loss (:class:`DistillLoss`) is ``teacher_weight`` x L1 to the
 teacher's output + ``hr_weight`` x L1 to HR + ``perceptual_weight`` x VGG16 perceptual distance
-to the teacher's output; the labels are the teacher and HR crops stacked on the channel axis.
+to the teacher's output + ``color_weight`` x L1 between 8x8-pixel means of the output and of HR
+(the colour of the HR, the detail of the teacher: Real-ESRGAN's models add a cast of ~2 levels of
+channel mean, measured on the severity ladder); the labels are the teacher and HR crops stacked
+on the channel axis.
 Metrics: ``psnr`` (to the teacher) and ``psnr_hr``.
 """
 
@@ -40,6 +43,7 @@ from keras_sr.errors import KerasSRError, ModelLoadError, UsageError
 
 POOL_MARGIN = 4  # LR pixels of context the teacher sees around each crop
 CHUNK = 32  # entries per pool file (and per teacher batch)
+COLOR_POOL = 8  # HR pixels per side of the local means the colour term compares
 VAL_SEED_OFFSET = 7_000_001
 
 _k = keras()
@@ -296,9 +300,10 @@ class DistillLoss(_k.losses.Loss):
     perceptual(teacher, SR) with ``y_true`` = teacher and HR stacked on the channel axis."""
 
     def __init__(self, teacher_weight: float = 1.0, hr_weight: float = 0.0, perceptual_weight: float = 0.0,
-                 vgg_weights: str | None = None, name: str = "distill", **kwargs):
+                 vgg_weights: str | None = None, color_weight: float = 0.0, name: str = "distill", **kwargs):
         super().__init__(name=name, **kwargs)
         self.teacher_weight, self.hr_weight, self.perceptual_weight = teacher_weight, hr_weight, perceptual_weight
+        self.color_weight = color_weight
         self.vgg_weights = vgg_weights
         self.perceptual = None
         if perceptual_weight:
@@ -315,11 +320,15 @@ class DistillLoss(_k.losses.Loss):
             loss = loss + self.hr_weight * ops.mean(ops.abs(y_pred - hr), axis=[1, 2, 3])
         if self.perceptual is not None:
             loss = loss + self.perceptual_weight * self.perceptual.call(teacher, y_pred)
+        if self.color_weight:  # local colour (8x8 HR-pixel means) of the HR, not the teacher's cast
+            pool = lambda v: ops.average_pool(v, COLOR_POOL, COLOR_POOL, padding="valid")  # noqa: E731
+            loss = loss + self.color_weight * ops.mean(ops.abs(pool(y_pred) - pool(hr)), axis=[1, 2, 3])
         return loss
 
     def get_config(self):
         return {**super().get_config(), "teacher_weight": self.teacher_weight, "hr_weight": self.hr_weight,
-                "perceptual_weight": self.perceptual_weight, "vgg_weights": self.vgg_weights}
+                "perceptual_weight": self.perceptual_weight, "vgg_weights": self.vgg_weights,
+                "color_weight": self.color_weight}
 
 
 def _psnr(y_true, y_pred):
@@ -383,5 +392,5 @@ def prepare(cfg, out: Path, train_files, val_files, channels: int, data_sha: str
 
 
 def loss_and_metrics(cfg):
-    return (DistillLoss(cfg.teacher_weight, cfg.hr_weight, cfg.perceptual_weight, cfg.vgg_weights),
+    return (DistillLoss(cfg.teacher_weight, cfg.hr_weight, cfg.perceptual_weight, cfg.vgg_weights, cfg.color_weight),
             [psnr_to_teacher, psnr_to_hr])
