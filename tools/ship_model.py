@@ -42,6 +42,26 @@ def realworld_rows(model, name: str, shared: Path, seed: int = 0) -> dict:
     return rows
 
 
+def ladder_rows(model, name: str, shared: Path, seed: int = 0) -> dict:
+    """The severity ladder (clean / light / heavy, keras_sr.evaluation.ladder) on Set5 and Set14:
+    per set and severity the model's and bicubic's PSNR, SSIM, LPIPS and colour bias."""
+    from keras_sr.evaluation.ladder import ladder
+
+    alex = shared / "weights" / "perceptual" / "lpips_alex_v0.1.npz"
+    out = {}
+    for ds in ("Set5", "Set14"):
+        lad = ladder([model], shared / "datasets" / ds, seed=seed, lpips_weights=alex, names=[name])
+        rows = {}
+        for r in lad.rows():
+            who = "bicubic" if r["method"] == "bicubic" else "model"
+            for metric in lad.metrics:
+                rows.setdefault(r["severity"], {})[f"{who}_{metric}"] = round(r[metric], 4)
+        rows["command"] = (f"keras-sr evaluate --ladder -m {name} -d {ds} -f {model.sr_info.scale} --seed {seed} "
+                           "--lpips-weights ../shared/weights/perceptual/lpips_alex_v0.1.npz")
+        out[ds] = rows
+    return out
+
+
 def write_card(card: dict) -> None:
     import json
 
@@ -81,8 +101,11 @@ def main() -> int:
             if rgb:
                 measured[ds].update(lpips=round(m["model_lpips"], 4), bicubic_lpips=round(m["bicubic_lpips"], 4))
         card = ship(args.run, args.name, measured, overwrite=args.overwrite)
-        if get_degradation(model.sr_info.degradation).stochastic:  # real-world models: their own protocol
-            card["measured_realworld"] = realworld_rows(model, args.name, args.shared)
+        names = model.sr_info.degradation.split(",")
+        if len(names) > 1 or get_degradation(names[0]).stochastic:  # photo restorers: the ladder
+            card["measured_ladder"] = ladder_rows(model, args.name, args.shared)
+            if len(names) == 1:  # realworld-trained: also the real-world issue's protocol
+                card["measured_realworld"] = realworld_rows(model, args.name, args.shared)
             write_card(card)
     except KerasSRError as exc:
         print(f"Error: {exc}", file=sys.stderr)
