@@ -649,7 +649,8 @@ def samples(output):
               "others: PSNR loss in dB).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing export folder.")
 @click.option("--web", "web", type=click.Path(), help="Also write a static web page that upscales photos in "
-              "the browser (LiteRT.js, int8 tile model) to this folder; without --out only the page is kept.")
+              "the browser (LiteRT.js, int8 tile model) to this folder; without --out only the page is kept "
+              "(--input-size becomes the tile window).")
 @click.option("--web-runtime", type=click.Path(), help="node_modules folder with @litertjs/core 2.5.3 for --web "
               "(default: $KERAS_SR_WEB_RUNTIME, else web/node_modules of the source tree after `npm ci`).")
 @click.option("--web-tile", type=int, default=64, show_default=True, help="LR core of a web tile (px); the "
