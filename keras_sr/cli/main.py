@@ -650,10 +650,17 @@ def samples(output):
 @click.option("--tolerance", multiple=True, help="MODE=VALUE, e.g. int8=0.3 (fp32: max |diff|; "
               "others: PSNR loss in dB).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing export folder.")
+@click.option("--web", "web", type=click.Path(), help="Also write a static web page that upscales photos in "
+              "the browser (LiteRT.js, int8 tile model) to this folder; without --out only the page is kept "
+              "(--input-size becomes the tile window).")
+@click.option("--web-runtime", type=click.Path(), help="node_modules folder with @litertjs/core 2.5.3 for --web "
+              "(default: $KERAS_SR_WEB_RUNTIME, else web/node_modules of the source tree after `npm ci`).")
+@click.option("--web-tile", type=int, default=64, show_default=True, help="LR core of a web tile (px); the "
+              "tile model's input adds the model's context on each side.")
 def export(model, factor, denoise, modes, saved_model, out, input_size, calibration, int8_io, parity_data,
-           tolerance, overwrite):
+           tolerance, overwrite, web, web_runtime, web_tile):
     """Export MODEL (zoo name, .keras file or run folder; default: the shipped default of
-    --factor, as `upscale`) to SavedModel + TFLite with a parity check."""
+    --factor, as `upscale`) to SavedModel + TFLite with a parity check (--web: and a web page)."""
     import os
 
     from keras_sr.export import MODES, TOLERANCES, ExportConfig
@@ -688,12 +695,27 @@ def export(model, factor, denoise, modes, saved_model, out, input_size, calibrat
     if parity_data is None and os.environ.get("KERAS_SR_DATA"):
         candidate = Path(os.environ["KERAS_SR_DATA"]) / "Set5"
         parity_data = str(candidate) if candidate.is_dir() else None
-    if out is None:
+    if out is None and web is None:
         out = f"exports/{Path(str(model).rstrip('/')).stem}" + (f"-denoise{denoise:g}" if denoise is not None else "")
         Path("exports").mkdir(exist_ok=True)
     cfg = ExportConfig(model=model, out=out, modes=mode_list, input_size=size, calibration=calibration,
                        int8_io=int8_io, tolerances=tol, parity_data=parity_data, overwrite=overwrite,
                        factor=factor, denoise=denoise)
+    if web is not None:
+        from keras_sr.export.web import export_web
+
+        try:
+            config = export_web(cfg, web, runtime=web_runtime, tile=web_tile,
+                                progress=lambda m: click.echo(m, err=True))
+        except KerasSRError as exc:
+            if out and Path(out, "parity.md").exists():
+                click.echo(Path(out, "parity.md").read_text(), err=True)
+            raise exc
+        click.echo(format_parity(config["parity"]))
+        click.echo(f"web page in {web} ({config['window']}x{config['window']} px tiles, context "
+                   f"{config['context']} px): serve it, e.g. `python -m http.server -d {web}`, and open "
+                   "http://127.0.0.1:8000/")
+        return
     try:
         report = run(cfg, progress=lambda m: click.echo(m, err=True))
     except KerasSRError as exc:

@@ -51,6 +51,7 @@ class ExportConfig:
     overwrite: bool = False
     factor: int | None = None  # when given, the model must upscale by it
     denoise: float | None = None  # blend with the weak-denoise sibling at this strength (upscale --denoise)
+    only: tuple | None = None  # convert only these signatures (e.g. ("photo_fixed",) for --web); None = all
 
 
 def _quiet(fn, *args, **kwargs):

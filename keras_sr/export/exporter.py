@@ -315,6 +315,8 @@ def _convert_all(work: Path, saved_dir: Path, int8_dir: Path, signatures, cfg, r
     ``metadata`` into the file (bytes and sha256 are those of the file written)."""
     files = metadata["files"]
     for sig in signatures:
+        if cfg.only and sig not in cfg.only:
+            continue
         for mode in cfg.modes:
             name = f"{'model' if sig.startswith('serve') else 'photo'}{'_fixed' if sig.endswith('fixed') else ''}_{mode}.tflite"
             say(f"converting {name}")
