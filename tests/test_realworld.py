@@ -485,3 +485,223 @@ def test_train_light_records_its_overrides_against_the_light_params(tiny_data, t
     r = run_cli("train", "espcn", "--factor", 2, "-d", tiny_data, "--degradation", "bicubic",
                 "--degradation-param", "jpeg_range=60,70", "-o", tmp_path / "bad")
     assert r.exit_code == 2 and "for the realworld and light degradations, not 'bicubic'" in r.output
+
+
+# ---------------------------------------------------------------- colour fidelity (channel means)
+
+def _mean_shift(x, y) -> np.ndarray:
+    """Per-channel mean of ``y`` minus that of ``x`` (float [0, 1] images), in 8-bit levels."""
+    return (np.asarray(y, np.float64).reshape(-1, 3).mean(0) - np.asarray(x, np.float64).reshape(-1, 3).mean(0)) * 255
+
+
+def _kernel(name):
+    kt = rw.SINC if name == "sinc" else rw.KERNEL_TYPES.index(name)
+    iso = "aniso" not in name
+    return rw.kernels_from([kt], [21], [2.0], [2.0 if iso else 1.0], [0.0 if iso else 0.5], [1.5], [math.pi / 3], 21)
+
+
+def _usm_unclipped(x, weight=0.5, threshold=10.0, radius=51):
+    """:func:`rw.usm_sharpen` without its clip to [0, 1] (the sharpening itself)."""
+    g = rw.gaussian_kernel_1d(radius)
+    residual = x - rw._separable(x, g)
+    soft = rw._separable(tf().cast(tf().abs(residual) * 255.0 > threshold, x.dtype), g)
+    return x + soft * weight * residual
+
+
+_MEAN_KEEPING_STEPS = {
+    "usm_sharpen_unclipped": _usm_unclipped,
+    **{f"blur_{k}": (lambda k: lambda x: rw.blur(x, _kernel(k)))(k) for k in rw.KERNEL_TYPES + ("sinc",)},
+    **{f"resize_{m}_x{s}": (lambda i, s: lambda x: rw.quantize8(rw.resize(
+        x, [int(x.shape[1] * s), int(x.shape[2] * s)], i, inv_scale=1 / s)))(i, s)
+       for i, m in enumerate(rw.RESIZE_MODES) for s in (0.5, 1.5)},
+    **{f"jpeg_q{q}_accurate": (lambda q: lambda x: rw.jpeg(x, [q], accurate=True))(q) for q in (50, 75, 95)},
+    "quantize8": lambda x: rw.quantize8(x + 0.3 / 255),
+}
+
+
+@pytest.fixture(scope="module")
+def astronaut():
+    """scikit-image's astronaut, 512x512 RGB, float [0, 1], as a batch of one."""
+    import skimage.data
+
+    return tf().constant(skimage.data.astronaut()[None].astype(np.float32) / 255.0)
+
+
+@pytest.mark.parametrize("step", sorted(_MEAN_KEEPING_STEPS))
+def test_each_non_noise_step_keeps_channel_means(astronaut, step):
+    """Every non-noise step of the chain (the unsharp mask's sharpening, each blur kernel type,
+    each resize mode down and up, clipped and rounded, JPEG q 50-95 with the accurate decode)
+    keeps each channel mean of a natural photo within 0.3 levels. Two exceptions, both as in
+    BasicSR, are measured in the next tests and the module docstring: USM's clip to [0, 1], and
+    JPEG at low quality (q 30 on this photo: B +0.53 with the accurate decode, +0.39 with
+    DiffJPEG; a 96x128 crop: B +1.1 / +0.6): coarse DC quantization of few blocks, not a bias
+    (the 29-photo average stays within 0.35 for both, tools/color_steps.py)."""
+    d = _mean_shift(astronaut, _MEAN_KEEPING_STEPS[step](astronaut))
+    assert np.abs(d).max() < 0.3, d
+
+
+def test_unsharp_mask_clipping_shifts_channel_means(astronaut):
+    """BasicSR's ``USMSharp`` clips the sharpened image to [0, 1]: on a photo with large white and
+    black areas that lifts channel means (astronaut: about R +0.2, G +0.8, B +1.1 levels; 29
+    photos: R -0.36, G -0.08, B -0.02 on average, one up to 4.5). Real-ESRGAN degrades the
+    unsharp-masked HR and takes it as the pixel target too (``l1_gt_usm``; here ``usm_targets``
+    of the GAN recipe), so the shift cancels there; a model trained with plain-HR targets
+    (``usm_targets`` false) learns it as a cast unless ``usm_weight=0``."""
+    clipped = _mean_shift(astronaut, rw.usm_sharpen(astronaut))
+    unclipped = _mean_shift(astronaut, _usm_unclipped(astronaut))
+    assert np.abs(unclipped).max() < 0.3 and clipped[2] > 0.6 and clipped[1] > 0.4, (clipped, unclipped)
+    assert np.abs(_mean_shift(astronaut, rw.usm_sharpen(astronaut, weight=0.0))).max() == 0
+
+
+def test_tensorflow_default_jpeg_decode_is_the_step_that_casts(astronaut):
+    """The one deterministic step that shifts channel means: TensorFlow's default (fast IDCT)
+    decode, what ``realworld`` keeps (R and B about -1.1 levels at every quality on 29 photos;
+    DiffJPEG and the accurate decode within 0.35); ``realworld-accurate`` decodes accurately."""
+    d = np.mean([_mean_shift(astronaut, rw.jpeg(astronaut, [q])) for q in (30, 60, 95)], axis=0)
+    assert d[0] < -0.5 and d[2] < -0.5, d
+
+
+def _gauss_clip_expectation(x, sigma):
+    """E[clip(x + sigma Z, 0, 1)] - x per pixel, Z standard normal (closed form)."""
+    from scipy.stats import norm
+
+    a, b = -x / sigma, (1.0 - x) / sigma
+    return (1 - norm.cdf(b)) + x * (norm.cdf(b) - norm.cdf(a)) + sigma * (norm.pdf(a) - norm.pdf(b)) - x
+
+
+def _poisson_clip_expectation(x, scale, vals):
+    """E[clip(x + scale (P(x v) / v - x), 0, 1)] - x per pixel for 8-bit ``x`` (BasicSR's shot noise)."""
+    from scipy.stats import poisson
+
+    levels = np.arange(256) / 255.0
+    k = np.arange(int(vals * 3) + 64)[None]
+    pmf = poisson.pmf(k, levels[:, None] * vals)
+    out = (pmf * np.clip(levels[:, None] + scale * (k / vals - levels[:, None]), 0, 1)).sum(1) - levels
+    return out[np.round(x * 255).astype(int)]
+
+
+@pytest.mark.parametrize("kind, strength, gray", [("gaussian", 30.0, False), ("gaussian", 30.0, True),
+                                                   ("gaussian", 10.0, False), ("poisson", 3.0, False),
+                                                   ("poisson", 1.0, False)])
+def test_noise_with_clipping_shifts_channel_means_as_predicted(astronaut, kind, strength, gray):
+    """Noise clipped to [0, 1], as BasicSR does (``clip=True``), shifts channel means by design:
+    dark pixels are clipped up, bright ones down. The measured shift matches the closed-form
+    expectation of clipped noise on the same photo within 0.25 levels (~4 standard errors), and
+    on the full astronaut it is large at the top of Real-ESRGAN's ranges. Measured (this test's
+    print, levels R, G, B): Gaussian sigma 30 about (+1.2, +1.8, +2.2) colour or gray, sigma 10
+    about (0.1, 0.1, 0.2); Poisson scale 3 about (-2.4, -0.8, -0.7), scale 1 about (-0.4, -0.2,
+    -0.2). Over 29 natural photos, sigma 30 averages (-0.2, +0.4, +0.8), Poisson 3 (-2.1, -1.0,
+    -0.8), with BasicSR's own functions giving the same (tools/color_steps.py)."""
+    x = astronaut
+    img = np.asarray(x)[0]
+    seed = tf().constant([5, 6], tf().int64)
+    if kind == "gaussian":
+        out = rw.gaussian_noise(x, [strength], [gray], seed)
+        expected = _gauss_clip_expectation(img.astype(np.float64), strength / 255.0)
+    else:
+        vals = 2 ** math.ceil(math.log2(len(np.unique(np.round(img * 255)))))  # BasicSR's `vals`
+        assert vals == 256
+        out = rw.poisson_noise(x, [strength], [False], seed)
+        expected = _poisson_clip_expectation(img, strength, vals)
+    d = _mean_shift(x, out)
+    predicted = expected.reshape(-1, 3).mean(0) * 255
+    print(kind, strength, "gray" if gray else "colour", "measured", np.round(d, 2), "predicted", np.round(predicted, 2))
+    np.testing.assert_allclose(d, predicted, atol=0.25)
+    if strength >= 3.0:
+        assert np.abs(predicted).max() > 0.5  # a real shift, not "no shift"
+
+
+def test_poisson_noise_is_degenerate_on_flat_images():
+    """BasicSR's Poisson noise scales by ``vals`` = the number of distinct 8-bit levels rounded up
+    to a power of two: a flat image has one level, so ``vals`` = 1 and the noise is
+    ``P(x) - x``, whole units (255 levels apart) of std ``sqrt(x)`` instead of ``sqrt(x / 256)``.
+    At scale 1 and clipped, a flat grey x becomes 0 with probability ``exp(-x)`` and 1 otherwise:
+    a channel mean of ``1 - exp(-x)`` (x = 128/255: -28 levels), where a 256-level image gets a
+    shift near 0. Here as in BasicSR (``generate_poisson_noise_pt``), by design of that code."""
+    t = tf()
+    x = 128 / 255.0
+    flat = np.full((1, 256, 256, 3), x, np.float32)
+    noise = rw.poisson_noise(flat, [1e-3], [False], t.constant([1, 2], t.int64)).numpy() - flat  # unclipped
+    units = noise / 1e-3 + x  # = P(x * vals) / vals with vals = 1: whole numbers
+    np.testing.assert_allclose(units, np.round(units), atol=2e-3)
+    assert abs(units.std() - math.sqrt(x)) < 0.03 * math.sqrt(x)
+    out = rw.poisson_noise(flat, [1.0], [False], t.constant([3, 4], t.int64)).numpy()
+    assert set(np.unique(out)) <= {0.0, 1.0}
+    expected = (1 - math.exp(-x) - x) * 255  # -27.7 levels
+    np.testing.assert_allclose(_mean_shift(flat, out), [expected] * 3, atol=2.0)  # ~4 standard errors
+    ramp = np.tile(np.arange(256, dtype=np.float32) / 255.0, (128, 1))[None, ..., None].repeat(3, -1)
+    ramp_out = rw.poisson_noise(ramp, [1.0], [False], t.constant([3, 4], t.int64)).numpy()
+    assert np.abs(_mean_shift(ramp, ramp_out)).max() < 1.0  # vals = 256: only the clipping at 1 shows
+
+
+# ---------------------------------------------------------------- realworld-accurate
+
+def test_realworld_accurate_differs_from_realworld_only_in_the_jpeg_decode(hr_batch, monkeypatch):
+    from keras_sr.data.degradations import get_degradation
+
+    t = tf()
+    deg = get_degradation("realworld-accurate")
+    p = deg.default_params()
+    assert p == rw.RealWorldParams.accurate() == rw.DEFAULT_PARAMS.updated({"jpeg_accurate": True})
+    assert not rw.DEFAULT_PARAMS.jpeg_accurate and rw.RealWorldParams.light().jpeg_accurate
+    seed = t.constant([11, 12], t.int64)
+    base, s0 = rw.degrade_batch(hr_batch, seed, 2, return_params=True)
+    acc, s1 = rw.degrade_batch(hr_batch, seed, 2, p, return_params=True)
+    assert rw.records(s0) == rw.records(s1)  # the same draws
+    assert np.abs(u8(acc).astype(int) - u8(base)).max() > 0
+    calls = []
+    real_jpeg = rw.jpeg
+
+    def fast_only(x, quality, accurate=False):
+        calls.append(accurate)
+        return real_jpeg(x, quality)
+
+    monkeypatch.setattr(rw, "jpeg", fast_only)
+    same = rw.degrade_batch(hr_batch, seed, 2, p)
+    assert calls == [True, True]  # both JPEGs of the chain asked for the accurate decode
+    np.testing.assert_array_equal(u8(same), u8(base))  # and nothing else differs
+
+
+def test_realworld_accurate_from_the_cli_and_its_parameter(tiny_data, tmp_path):
+    from PIL import Image
+
+    from keras_sr.cli.main import _degradation_overrides
+
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    assert run_cli("degrade", tiny_data, "-o", a, "--degradation", "realworld-accurate", "--seed", 3).exit_code == 0
+    assert run_cli("degrade", tiny_data, "-o", b, "--param", "jpeg_accurate=1", "--seed", 3).exit_code == 0
+    assert run_cli("degrade", tiny_data, "-o", c, "--seed", 3).exit_code == 0
+    rec = json.loads((a / "params.json").read_text())
+    assert rec["degradation"] == "realworld-accurate" and rec["params"]["jpeg_accurate"] is True
+    pngs = sorted(p.name for p in a.glob("*.png"))
+    arr = lambda d, n: np.asarray(Image.open(d / n))  # noqa: E731
+    assert all(np.array_equal(arr(a, n), arr(b, n)) for n in pngs)
+    assert any(not np.array_equal(arr(a, n), arr(c, n)) for n in pngs)
+    assert _degradation_overrides(["jpeg_accurate=1"], "realworld") == {"jpeg_accurate": True}
+    assert _degradation_overrides(["jpeg_accurate=0"], "light") == {"jpeg_accurate": False}
+    r = run_cli("degrade", tiny_data, "-o", tmp_path / "bad", "--param", "jpeg_accurate=2")
+    assert r.exit_code == 2 and "jpeg_accurate" in r.output and len(r.output.strip().splitlines()) == 1
+    with pytest.raises(UsageError, match="jpeg_accurate"):
+        rw.RealWorldParams(jpeg_accurate=1)
+
+
+def test_train_and_distill_pool_take_realworld_accurate(tiny_data, tmp_path):
+    from keras_sr.training import distill as D
+
+    out = tmp_path / "run"
+    r = run_cli("train", "espcn", "--factor", 2, "-d", tiny_data, "--color-space", "rgb", "--degradation",
+                "realworld-accurate", "--epochs", 1, "--steps-per-epoch", 2, "--batch-size", 4, "--patch-size", 32,
+                "--track", "none", "--degradation-param", "noise_range=1,15", "-o", out)
+    assert r.exit_code == 0, r.output
+    rec = json.loads((out / "record.json").read_text())
+    assert rec["degradation"] == "realworld-accurate"
+    assert rec["config"]["degradation_params"] == {"noise_range": [1.0, 15.0]}
+    assert D.degradations("bicubic,realworld-accurate") == ["bicubic", "realworld-accurate"]
+    hr = (np.random.default_rng(0).random((48, 48, 3)) * 255).astype(np.uint8)
+    params = {"noise_range": [1.0, 15.0]}
+    got = np.asarray(D._degrade(hr, "realworld-accurate", 2, [4, 5], params))
+    same = np.asarray(D._degrade(hr, "realworld", 2, [4, 5], {**params, "jpeg_accurate": True}))
+    base = np.asarray(D._degrade(hr, "realworld", 2, [4, 5], params))
+    np.testing.assert_array_equal(u8(got), u8(same))  # the pool's overrides apply to the variant
+    assert np.abs(u8(got).astype(int) - u8(base)).max() > 0
+    assert np.abs(u8(got).astype(int) - u8(D._degrade(hr, "realworld-accurate", 2, [4, 5], {}))).max() > 0

@@ -114,10 +114,12 @@ _TRAIN_OPTIONS = [
     click.option("--epochs", type=int, help="Epochs (default 10; recipe srcnn-keras: 200)."),
     click.option("--batch-size", type=int, help="Patches per batch (SRCNN default 128)."),
     click.option("--lr", type=float, help="Adam learning rate (SRCNN default 3e-4)."),
-    click.option("--degradation", help="bicubic (default), bilinear-legacy, realworld (Real-ESRGAN chain) or "
+    click.option("--degradation", help="bicubic (default), bilinear-legacy, realworld (Real-ESRGAN chain), "
+                 "realworld-accurate (the same, JPEG decoded without TF's R/B cast) or "
                  "light (phone/web photos: mild blur, noise, one JPEG)."),
     click.option("--degradation-param", "degradation_param", multiple=True, metavar="NAME=VALUE",
-                 help="realworld/light: override one RealWorldParams field, e.g. noise_range=1,15 (repeatable)."),
+                 help="realworld/light: override one RealWorldParams field, e.g. noise_range=1,15 or "
+                      "jpeg_accurate=1 (repeatable)."),
     click.option("--color-space", help="y-bt601 (default), y-opencv or rgb."),
     click.option("--patch-size", type=int, help="HR patch size (default 32)."),
     click.option("--steps-per-epoch", type=int, help="Batches per epoch in random-crop mode."),
@@ -251,7 +253,7 @@ _NOT_FOR_DISTILL = ("lr_data", "content", "adv_weight", "pixel_weight", "lpips_w
               "degradation draw) pairs reused across epochs and resumes (default 2048).")
 @click.option("--degradation", default="realworld", show_default=True,
               help="Degradation(s) of the pool's LR crops; a comma list (bicubic,light,realworld) mixes "
-                   "them entry by entry.")
+                   "them entry by entry; realworld-accurate: realworld without the JPEG decode's colour cast.")
 @click.option("--teacher-weight", type=float, help="Weight of the L1 to the teacher's output (1).")
 @click.option("--hr-weight", type=float, help="Weight of an L1 to the HR crop (0).")
 @click.option("--color-weight", type=float, help="Weight of an L1 between 8x8-pixel means of the output and "
@@ -592,7 +594,8 @@ def compare(model_a, model_b, data, data_root, factor, color, shave, protocol, m
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
 @click.option("--output", "-o", required=True, type=click.Path(), help="Output folder (LR PNGs + params.json).")
-@click.option("--degradation", default="realworld", show_default=True, help="realworld, light or bicubic.")
+@click.option("--degradation", default="realworld", show_default=True,
+              help="realworld, realworld-accurate, light or bicubic.")
 @factor_option
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed; each image's own seed derives from it and the file name.")

@@ -23,6 +23,11 @@ results are float32 TF tensors, clipped to [0, 1]. Resize arguments are passed b
     seed, shape [2]) and ``params`` (:class:`~keras_sr.data.realworld.RealWorldParams`,
     default Real-ESRGAN x4plus); the LR is ``(h // s, w // s)`` on the 8-bit grid. The
     pre-upscaling of pre-upsampling models and the evaluation baseline is bicubic.
+``realworld-accurate``
+    ``realworld`` with its two JPEGs decoded with libjpeg's accurate IDCT
+    (:meth:`~keras_sr.data.realworld.RealWorldParams.accurate`, ``jpeg_accurate``): the same
+    draws for a seed, without the ~1 level drop of R and B that TensorFlow's default (fast) IDCT
+    adds per JPEG and Real-ESRGAN's DiffJPEG does not. For training restorers that add no cast.
 ``light``
     Typical phone and web photos: the same module's one-stage chain
     (:meth:`~keras_sr.data.realworld.RealWorldParams.light`): MATLAB-bicubic downscale, then
@@ -74,23 +79,26 @@ class Degradation:
     quantize_lr: bool
     description: str
     stochastic: bool = False
-    params_name: str | None = None  # stochastic: the RealWorldParams preset ("default" or "light")
+    params_name: str | None = None  # stochastic: the RealWorldParams preset ("default", "accurate" or "light")
 
     def default_params(self):
         """A stochastic degradation's own :class:`~keras_sr.data.realworld.RealWorldParams`
-        (``realworld``: Real-ESRGAN x4plus; ``light``: ``RealWorldParams.light()``); else None."""
+        (``realworld``: Real-ESRGAN x4plus; ``realworld-accurate``: ``RealWorldParams.accurate()``;
+        ``light``: ``RealWorldParams.light()``); else None."""
         if not self.stochastic:
             return None
         from keras_sr.data import realworld
 
-        return realworld.RealWorldParams.light() if self.params_name == "light" else realworld.DEFAULT_PARAMS
+        presets = {"default": lambda: realworld.DEFAULT_PARAMS, "accurate": realworld.RealWorldParams.accurate,
+                   "light": realworld.RealWorldParams.light}
+        return presets[self.params_name]()
 
     def resolve_params(self, overrides: dict | None = None):
         """:meth:`default_params` with ``overrides`` (field name -> value) applied and validated;
         overrides of a deterministic degradation are a :class:`UsageError`."""
         if not self.stochastic:
             if overrides:
-                raise UsageError(f"degradation parameters are for realworld and light, not {self.name!r}")
+                raise UsageError(f"degradation parameters are for realworld(-accurate) and light, not {self.name!r}")
             return None
         return self.default_params().updated(overrides)
 
@@ -136,6 +144,11 @@ DEGRADATIONS = {
         "realworld", bicubic_resize, quantize_lr=True, stochastic=True, params_name="default",
         description="Real-ESRGAN two-stage blur/resize/noise/JPEG chain, seeded (keras_sr.data.realworld); "
                     "bicubic pre-upscaling",
+    ),
+    "realworld-accurate": Degradation(
+        "realworld-accurate", bicubic_resize, quantize_lr=True, stochastic=True, params_name="accurate",
+        description="realworld with both JPEGs decoded by libjpeg's accurate IDCT (no R/B drop of TF's fast "
+                    "IDCT; as DiffJPEG), same draws; bicubic pre-upscaling",
     ),
     "light": Degradation(
         "light", bicubic_resize, quantize_lr=True, stochastic=True, params_name="light",

@@ -74,7 +74,8 @@ class PipelineConfig:
             raise KerasSRError(f"the {self.degradation} degradation is drawn per batch of random patches; "
                                "it does not work with sliding-window patches")
         if self.degradation_params and not deg.stochastic:
-            raise KerasSRError(f"degradation parameters are for 'realworld' and 'light', not {self.degradation!r}")
+            raise KerasSRError(f"degradation parameters are for 'realworld(-accurate)' and 'light', "
+                               f"not {self.degradation!r}")
         degradation_params(self)
 
 

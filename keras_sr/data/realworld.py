@@ -41,8 +41,37 @@ Deviations from Real-ESRGAN, each deliberate:
   8 bits, integer quality drawn uniformly among the integers of the range, 4:2:0 chroma.
   ``DecodeJpeg``'s default fast integer IDCT lowers the mean of R and B by ~1 level on natural
   photos (measured in :func:`jpeg`'s docstring); DiffJPEG's float round trip does not: a colour
-  deviation of this chain, kept so that its LR images stay byte-identical (``light`` decodes
-  with the accurate IDCT).
+  deviation of this chain, kept so that its LR images stay byte-identical. ``jpeg_accurate=True``
+  (the ``realworld-accurate`` degradation, :meth:`RealWorldParams.accurate`; ``light`` too)
+  decodes with libjpeg's accurate IDCT instead: same draws, only the decode differs.
+
+Colour (channel means, 8-bit levels; ``tools/color_steps.py`` on 29 colour photos of Set5, Set14,
+BSD200 and scikit-image, vs BasicSR's own functions and DiffJPEG; tests in test_realworld.py):
+
+* Blur (every kernel type, sinc included), resize (area/bilinear/bicubic, down and up, clipped
+  and rounded) and the final rounding keep channel means within 0.05 on average (a 1/4
+  bicubic or bilinear downscale without antialias: within 0.7 per photo from aliasing, not bias).
+* JPEG: TensorFlow's default decode R -1.1, G 0.0, B -1.1 at every quality 30-95, per JPEG
+  (two per chain); the accurate decode and Pillow agree with DiffJPEG within 0.3 (q 30: B +0.35
+  vs +0.11 on average; a single small image at q 30 can move ~1 level either way).
+* Unsharp mask: its clip to [0, 1] shifts a photo with large white/black areas (astronaut:
+  R +0.2, G +0.8, B +1.1; 29-photo mean R -0.36, up to 4.5 on one), as BasicSR's ``USMSharp``.
+  Real-ESRGAN takes the sharpened HR as the pixel target too (``usm_targets``), which cancels
+  it; a model trained on plain-HR targets learns it (``usm_weight=0`` removes it).
+* Noise clipped to [0, 1], as BasicSR (``clip=True``), shifts means by design: Gaussian sigma 30
+  R -0.2, G +0.4, B +0.8 on average (astronaut +1.1, +2.3, +2.6: its dark areas are clipped up),
+  sigma 10 within 0.1; Poisson scale 3: R -2.1, G -1.0, B -0.8 (bright areas clipped down), scale
+  1: -0.3 / -0.2 / -0.2; BasicSR's functions give the same within 0.05. BasicSR's Poisson noise
+  is degenerate on flat images: one grey level gives ``vals`` = 1, whole-unit noise (a flat
+  128 becomes 0 or 255, its mean -28 levels at scale 1); reproduced here as there.
+* Over a whole draw (x4, 96 seeds, bicubic-upscaled LR vs HR, astronaut): ``realworld`` R -1.5,
+  G +2.1, B +0.5; ``realworld-accurate`` R +0.5, G +2.1, B +2.7 (the fast decode's R/B drop was
+  partly cancelling the USM and noise clipping on this dark-and-white photo); accurate without
+  noise R +0.5, G +1.3, B +1.9; and without USM too +0.3, +0.4, +0.6. On Set14 (96 draws over
+  its 14 images): ``realworld`` R -2.8, G +0.1, B -2.0 (mean |.| 1.63), ``realworld-accurate``
+  R -0.7, G +0.2, B +0.3 (0.40), with ``usm_weight=0`` R -0.5, G -0.1, B +0.1 (0.24). The
+  fast-IDCT decode is the chain's systematic cast (R and B down in the LR, so a model learns R and
+  B up); clipping (USM, noise) depends on the photo and mostly averages out.
   Those ops have CPU kernels only: inside a GPU train step TensorFlow places them on the host
   (soft placement), so each step copies the batch to the host and back twice and runs two
   serial encode/decode loops; and they cannot be XLA-compiled, so a step that degrades on the
@@ -140,6 +169,7 @@ class RealWorldParams:
     usm_threshold: float = 10.0
     usm_radius: int = 51
     stages: int = 2  # 1 = the one-stage ``light`` chain (see :meth:`light`)
+    jpeg_accurate: bool = False  # decode JPEG with libjpeg's accurate IDCT (see :func:`jpeg`); False: TF's default
 
     def __post_init__(self):
         for f in fields(self):  # JSON lists -> tuples, so equal params compare and hash equal
@@ -215,6 +245,8 @@ class RealWorldParams:
             bad("usm_radius", "must be an odd integer >= 1")
         if self.stages not in (1, 2):
             bad("stages", "must be 1 (the light chain) or 2 (Real-ESRGAN's)")
+        if not isinstance(self.jpeg_accurate, bool):
+            bad("jpeg_accurate", "must be true or false (1 or 0)")
 
     @classmethod
     def mild(cls, strength: float = 0.5, **overrides) -> "RealWorldParams":
@@ -247,8 +279,17 @@ class RealWorldParams:
         noise, two JPEGs) at half strength, for the weak-denoise sibling."""
         light = dict(stages=1, kernel_range=(5, 9), kernel_prob=(0.7, 0.3, 0.0, 0.0, 0.0, 0.0), sinc_prob=0.0,
                      blur_sigma=(0.2, 1.0), gaussian_noise_prob=1.0, noise_range=(1.0, 10.0), gray_noise_prob=0.2,
-                     jpeg_range=(50, 95), usm_weight=0.0)
+                     jpeg_range=(50, 95), usm_weight=0.0, jpeg_accurate=True)
         return replace(cls(), **{**light, **overrides})
+
+    @classmethod
+    def accurate(cls, **overrides) -> "RealWorldParams":
+        """The ``realworld-accurate`` degradation: Real-ESRGAN's two-stage chain with every range
+        of the defaults, its two JPEGs decoded with libjpeg's accurate IDCT (``jpeg_accurate``)
+        instead of TensorFlow's default fast one: what DiffJPEG does to channel means (nothing
+        measurable), so a model trained on it does not learn to undo a colour cast the chain
+        added. Same draws as ``realworld`` for a seed; only the JPEG decode differs."""
+        return replace(cls(), **{"jpeg_accurate": True, **overrides})
 
     def updated(self, changes: dict | None) -> "RealWorldParams":
         """This instance with the fields in ``changes`` (a JSON dict, e.g. a training config's
@@ -284,7 +325,11 @@ class RealWorldParams:
             except ValueError:
                 raise UsageError(f"--param {name}: expected number(s), got {text!r}") from None
             default = kinds[name]
-            if isinstance(default, tuple):
+            if isinstance(default, bool):
+                if len(values) != 1 or values[0] not in (0.0, 1.0):
+                    raise UsageError(f"--param {name}: expected 1 or 0, got {text!r}")
+                changes[name] = bool(values[0])
+            elif isinstance(default, tuple):
                 changes[name] = tuple(values)
             elif len(values) != 1:
                 raise UsageError(f"--param {name}: expected one number, got {text!r}")
@@ -662,7 +707,8 @@ def jpeg(x, quality, accurate: bool = False):
     is ``tf.io.decode_jpeg``'s own default, the fast integer IDCT, which lowers R and B by about
     1 level on average on natural RGB photos at any quality (Set14, q 50-100: R -1.1, G 0.0,
     B -1.1 levels of channel mean; accurate: within 0.06). The two-stage ``realworld`` chain
-    keeps the default (its LR images stay what they were); ``light`` decodes accurately."""
+    keeps the default (its LR images stay what they were); ``realworld-accurate`` and ``light``
+    (``RealWorldParams.jpeg_accurate``) decode accurately."""
     t = tf()
     c = x.shape[-1]
     u8 = t.cast(t.round(t.clip_by_value(x, 0.0, 1.0) * 255.0), t.uint8)
@@ -696,7 +742,7 @@ def apply(hr, s: dict, scale: int, params: RealWorldParams = DEFAULT_PARAMS):
     h, w = shape[1], shape[2]
     x = usm_sharpen(x, p.usm_weight, p.usm_threshold, p.usm_radius)
     if p.stages == 1:
-        return _set_lr_shape(_one_stage(x, s, (h // scale, w // scale)), hr, scale)
+        return _set_lr_shape(_one_stage(x, s, (h // scale, w // scale), p), hr, scale)
     # first degradation
     x = blur(x, s["kernel1"]["kernel"])
     r1 = s["resize1"]
@@ -704,7 +750,7 @@ def apply(hr, s: dict, scale: int, params: RealWorldParams = DEFAULT_PARAMS):
     size1 = [t.maximum(t.cast(t.floor(t.cast(n, t.float64) * s1), t.int32), 1) for n in (h, w)]
     x = resize(x, size1, r1["mode"], inv_scale=1.0 / s1)
     x = _noise(x, s["noise1"])
-    x = jpeg(x, s["jpeg1"])
+    x = jpeg(x, s["jpeg1"], accurate=p.jpeg_accurate)
     # second degradation (a skipped blur is a blur with the unit pulse: exact, no tf.cond)
     pulse = _pulse(shape[0], int(s["kernel2"]["kernel"].shape[-1]))
     x = blur(x, t.where(s["blur2"], s["kernel2"]["kernel"], pulse))
@@ -727,21 +773,21 @@ def apply(hr, s: dict, scale: int, params: RealWorldParams = DEFAULT_PARAMS):
         return blur(v, t.where(active, sinc, _pulse(vs[0], int(sinc.shape[-1]))))
 
     x = resize_sinc(x, first)
-    x = jpeg(x, s["jpeg2"])
+    x = jpeg(x, s["jpeg2"], accurate=p.jpeg_accurate)
     x = resize_sinc(x, t.logical_not(first))
     return _set_lr_shape(quantize8(x), hr, scale)
 
 
-def _one_stage(x, s: dict, target):
+def _one_stage(x, s: dict, target, p: RealWorldParams):
     """The ``light`` chain (``stages=1``): antialiased MATLAB-bicubic downscale to ``target``,
     then blur (kernel 1), noise (noise 1) and one JPEG (quality 1, decoded with the accurate
-    IDCT: see :func:`jpeg`) on the LR; 8-bit out."""
+    IDCT unless ``p.jpeg_accurate`` is overridden: see :func:`jpeg`) on the LR; 8-bit out."""
     from keras_sr.data.degradations import bicubic_resize
 
     x = bicubic_resize(x, size=target)
     x = blur(x, s["kernel1"]["kernel"])
     x = _noise(x, s["noise1"])
-    return quantize8(jpeg(x, s["jpeg1"], accurate=True))
+    return quantize8(jpeg(x, s["jpeg1"], accurate=p.jpeg_accurate))
 
 
 def _set_lr_shape(out, hr, scale: int):

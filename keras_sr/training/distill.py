@@ -195,9 +195,8 @@ def _degrade(hr_u8, name: str, scale: int, seed, params):
 
         deg = get_degradation(name)
         if deg.stochastic:
-            from keras_sr.data.realworld import RealWorldParams
-
-            p = RealWorldParams.from_dict(params or {}) if name == "realworld" else None
+            # the pool's overrides are for the two-stage chain (realworld, realworld-accurate)
+            p = deg.resolve_params(params) if name.startswith("realworld") else None
             fn = lambda hr, s: deg.downscale(hr, scale, seed=s, params=p)  # noqa: E731
         else:
             fn = lambda hr, s: deg.downscale(hr, scale, quantize_output=True)  # noqa: E731
