@@ -842,7 +842,9 @@ def list_models(as_json):
             set5 = c.get("measured", {}).get("Set5") or {}
             psnr, lpips = (f"{set5[k]:{f}}" if k in set5 else "-" for k, f in (("psnr", ".2f"), ("lpips", ".3f")))
             real = (c.get("measured_realworld") or {}).get("Set5")
-            real = f"{real['psnr']:.2f} ({real['bicubic_psnr']:.2f})" if real else "-"
+            heavy = ((c.get("measured_ladder") or {}).get("Set5") or {}).get("heavy")  # the same LR (seed 0)
+            real = (f"{real['psnr']:.2f} ({real['bicubic_psnr']:.2f})" if real else
+                    f"{heavy['model_psnr']:.2f} ({heavy['bicubic_psnr']:.2f})" if heavy else "-")
             click.echo(f"{name:<15} {c['scale']:>5} {c['params']:>8} {c['bytes'] / 1024:>8.0f} "
                        f"{psnr:>10} {lpips:>10}  {c['degradation']:<12} {real}")
         defaults = []
