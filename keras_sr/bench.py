@@ -58,7 +58,7 @@ def bench(model, sizes=(256, 512), modes=("fp32", "fp16", "dynamic", "int8"), ru
         export_dir = Path(tmp.name) / "export"
         say("exporting")
         cfg = ExportConfig(model=model if isinstance(model, str) else up.info.source, out=str(export_dir),
-                           modes=list(modes), tolerances={m: float("inf") for m in modes})
+                           modes=list(modes), tolerances={m: float("inf") for m in {"fp32", *modes}})
         export(cfg)
     export_dir = Path(export_dir)
     rows = []

@@ -78,6 +78,15 @@ def test_bench_rows_say_which_delegate_ran(tiny_abpn):
     assert fp32["delegate"] == "XNNPACK" and fp32["cpu_ops"] == []
 
 
+def test_bench_of_one_mode_without_fp32(tiny_abpn):
+    """`keras-sr bench MODEL --modes int8` (no fp32 row): the export's SavedModel check still has
+    its fp32 tolerance (it was a KeyError)."""
+    from keras_sr.bench import bench
+
+    result = bench(str(tiny_abpn), sizes=(24,), modes=("int8",), runs=3, warmup=1, threads=2)
+    assert [r["backend"] for r in result["rows"]] == ["keras fp32", "tflite int8"]
+
+
 def test_anchor_rewrite_is_exact_and_delegated(tiny_abpn):
     from keras_sr.export.graphs import repeat_as_conv
     from keras_sr.models.loading import load_model
