@@ -119,3 +119,4 @@ def test_unknown_precision_on_the_command_line_is_one_line_exit_2(tiny_data, tmp
     proc = _train(tiny_data, tmp_path / "x", "--precision", "fp8")
     assert proc.returncode == 2 and "unknown precision 'fp8'" in proc.stderr
     assert "Traceback" not in proc.stderr and not (tmp_path / "x").exists()
+

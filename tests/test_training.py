@@ -160,3 +160,24 @@ def test_a_run_stopped_after_its_last_epoch_is_finished_not_restarted(tmp_path, 
     assert r.exit_code == 1 and "holds a stopped run with a different config" in r.stderr
     r = CliRunner().invoke(main, args)  # the refusal left the run as it was: the same command finishes it
     assert r.exit_code == 0 and "finishing it from best.keras" in r.stderr, r.output
+
+
+def test_init_from_another_scale_zeroes_the_output_layer_it_cannot_copy(tmp_path):
+    """--init from an x4 SRVGG into an x2 one: every body layer copied, the output conv (other
+    shape) zeroed, so the x2 model starts at its nearest-upscaled input."""
+    import numpy as np
+
+    from keras_sr.models import ModelInfo, build_model, save_with_info
+    from keras_sr.training.config import TrainConfig
+    from keras_sr.training.trainer import _initial_model
+
+    src = build_model("srvgg", 4, channels=3, filters=8, convs=2)
+    path = save_with_info(src, tmp_path / "x4.keras", ModelInfo("srvgg", 4, input_mode="lr", color_space="rgb"))
+    cfg = TrainConfig.resolve("srvgg", factor=2, init=str(path), arch_kwargs={"filters": 8, "convs": 2})
+    model = _initial_model(cfg, 3)
+    for layer in model.layers[:-4]:
+        if layer.weights:
+            for a, b in zip(layer.get_weights(), src.get_layer(layer.name).get_weights()):
+                np.testing.assert_array_equal(a, b)
+    x = np.random.default_rng(0).random((1, 5, 5, 3), np.float32)
+    np.testing.assert_allclose(model(x).numpy(), np.repeat(np.repeat(x, 2, 1), 2, 2), atol=1e-6)
