@@ -169,7 +169,7 @@ def photo_zoo(tmp_path, monkeypatch):
 
     folder = tmp_path / "pz"
     folder.mkdir()
-    for name, scale, degradation in (("realesr-x4", 4, "realworld"), ("fsrcnn-x3", 3, "bicubic")):
+    for name, scale, degradation in (("restore-x4", 4, "bicubic,light,realworld"), ("fsrcnn-x3", 3, "bicubic")):
         path = folder / f"{name}.keras"
         save_with_info(srvgg(scale, filters=4, convs=1), path,
                        ModelInfo(architecture="srvgg", scale=scale, color_space="rgb", input_mode="lr",
@@ -188,10 +188,10 @@ def test_default_model_is_the_real_world_model_of_the_factor_else_a_named_fallba
     from keras_sr.cli.main import main
     from keras_sr.zoo import default_model
 
-    assert default_model(4) == ("realesr-x4", None)
+    assert default_model(4) == ("restore-x4", None)
     name, note = default_model(3)
     assert name == "fsrcnn-x3" and "no real-world x3 model shipped; using fsrcnn-x3" in note
-    with pytest.raises(ModelLoadError, match="no shipped x2 model.*realesr-x2, fsrcnn-x2"):
+    with pytest.raises(ModelLoadError, match="no shipped x2 model.*restore-x2, fsrcnn-x2"):
         default_model()
     img = tmp_path / "in.png"
     Image.fromarray(np.full((6, 5, 3), 90, np.uint8)).save(img)
@@ -207,7 +207,7 @@ def test_default_model_is_the_real_world_model_of_the_factor_else_a_named_fallba
     assert not (tmp_path / "x2.png").exists()
     r = run(main, ["models"])
     assert r.exit_code == 0 and ("Default for photos (upscale/export without --model): x3 fsrcnn-x3 "
-                                 "(bicubic-trained: no real-world model), x4 realesr-x4") in r.output, r.output
+                                 "(bicubic-trained: no real-world model), x4 restore-x4") in r.output, r.output
 
 
 @pytest.mark.parametrize("factor", sorted(__import__("keras_sr.zoo").zoo.PHOTO_MODELS))
@@ -280,16 +280,16 @@ def test_export_factor_and_models_json_defaults_follow_default_model(photo_zoo, 
     monkeypatch.delenv("KERAS_SR_DATA", raising=False)
     run = CliRunner().invoke
     data = json.loads(run(main, ["models", "--json"]).stdout)
-    assert data["defaults"] == {"2": None, "3": "fsrcnn-x3", "4": "realesr-x4"}
+    assert data["defaults"] == {"2": None, "3": "fsrcnn-x3", "4": "restore-x4"}
     r = run(main, ["export", "-f", "3", "--tflite"])
     assert r.exit_code == 0 and "Note: no real-world x3 model shipped; using fsrcnn-x3" in r.stderr, r.output
     assert json.loads((tmp_path / "exports" / "fsrcnn-x3" / "metadata.json").read_text())["scale"] == 3
     r = run(main, ["export", "--factor", "4", "--tflite"])
     assert r.exit_code == 0 and "Note:" not in r.stderr, r.output
-    assert json.loads((tmp_path / "exports" / "realesr-x4" / "metadata.json").read_text())["scale"] == 4
+    assert json.loads((tmp_path / "exports" / "restore-x4" / "metadata.json").read_text())["scale"] == 4
     r = run(main, ["export", "-f", "2"])
     assert r.exit_code == 1 and r.stderr.count("\n") == 1 and "no shipped x2 model" in r.stderr
-    r = run(main, ["export", "realesr-x4", "-f", "3", "-o", str(tmp_path / "mismatch")])
+    r = run(main, ["export", "restore-x4", "-f", "3", "-o", str(tmp_path / "mismatch")])
     assert r.exit_code == 2 and "upscales x4, not x3 (--factor)" in r.stderr and not (tmp_path / "mismatch").exists()
     assert run(main, ["export", "-f", "5"]).exit_code == 2
 
