@@ -309,3 +309,21 @@ def test_models_json_defaults_of_the_shipped_zoo(monkeypatch):
         except ModelLoadError:
             expected[str(factor)] = None
     assert data["defaults"] == expected and set(expected) == {"2", "3", "4"}
+
+
+@pytest.mark.parametrize("factor", sorted(__import__("keras_sr.zoo").zoo.PHOTO_MODELS))
+def test_shipped_photo_defaults_keep_the_colour_of_clean_photos(factor, shared_path):
+    """Issue 24: the photo default of each factor adds <= 0.75 levels of colour bias (mean |per-channel
+    mean error|, 8-bit RGB) on clean Set5 (bicubic LR, paper protocol), as its card's ladder says."""
+    from keras_sr.evaluation.evaluate import evaluate
+    from keras_sr.zoo import PHOTO_MODELS, cards
+
+    name = PHOTO_MODELS[factor]
+    if name not in _shipped():
+        pytest.skip(f"{name} is not shipped")
+    bias = evaluate(keras_sr.load_model(name), shared_path("datasets", "Set5"), factor,
+                    metric_names=("bias",)).means()["model_bias"]
+    assert bias <= 0.75, (name, bias)
+    card = cards()[name]
+    if "measured_ladder" in card:
+        assert abs(bias - card["measured_ladder"]["Set5"]["clean"]["model_bias"]) <= 0.01, (name, bias)
