@@ -2,8 +2,8 @@
 
 The run folder (``cfg.out``) holds: ``config.json`` (resolved :class:`TrainConfig`),
 ``log.csv`` and ``curves.png`` (per epoch), ``backup/`` while a run is in progress
-(``BackupAndRestore``, saved after an epoch at most every 30 s: re-running the same command after a crash or ``kill -9`` continues
-from the last finished epoch), and at the end ``model.keras`` (best validation PSNR,
+(``BackupAndRestore``, saved after an epoch at most every 30 s: re-running the same command after a
+crash or ``kill -9`` continues from the last saved epoch, the log trimmed to it), and at the end ``model.keras`` (best validation PSNR,
 with its :class:`~keras_sr.models.ModelInfo` embedded) and ``record.json``.
 """
 
@@ -183,14 +183,13 @@ def _initial_model(cfg: TrainConfig, channels: int):
     if copied < weighted:
         last = [layer for layer in model.layers if layer.weights][-1]
         other = source.get(last.name)
-        if other is None or [w.shape for w in other.get_weights()] != [tuple(w.shape) for w in last.weights]:
-            # A fresh output layer on trained features starts far off (an SRVGG x2 from an x4 model:
-            # PSNR 14 dB after its first 250 steps, measured); zeroed, the model starts at its base
-            # (SRVGG/ABPN: the upscaled input) and the layer learns from there.
+        zeroed = other is None or [w.shape for w in other.get_weights()] != [tuple(w.shape) for w in last.weights]
+        if zeroed:  # A fresh output layer on trained features starts far off (an SRVGG x2 from an x4
+            # model: PSNR 14 dB after its first 250 steps, measured); zeroed, the model starts at its
+            # base (SRVGG/ABPN: the upscaled input) and the layer learns from there.
             last.set_weights([np.zeros(tuple(w.shape), np.float32) for w in last.weights])
         print(f"--init: copied {copied} of {weighted} layers from {cfg.init}; the others start "
-              f"from scratch{' (the output layer at zero)' if not last.get_weights()[0].any() else ''}",
-              file=sys.stderr)
+              f"from scratch{' (the output layer at zero)' if zeroed else ''}", file=sys.stderr)
     return model
 
 
