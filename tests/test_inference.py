@@ -102,3 +102,22 @@ def test_tiles_shrink_for_models_with_wide_high_resolution_layers():
     assert tiles[0] * 2 < tiles[1]
     # memory per tile stays within the budget: elements x 4 bytes x tile^2 <= 64 MB
     assert 16 * 16 * 4 * 3 * tiles[0] ** 2 <= 64 * 2**20
+
+
+def test_degradation_warning_accepts_the_training_mix():
+    """A model trained on a comma list of degradations (``distill --degradation a,b``) is used
+    within its conditions on any of them or on the same mix; only other ones warn."""
+    import warnings
+
+    from keras_sr.inference import KerasSRWarning, check_compatibility
+
+    info = ModelInfo(architecture="srvgg", scale=2, degradation="bicubic,light,realworld")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", KerasSRWarning)
+        for ok in ("bicubic", "light", "bicubic,light,realworld", "realworld,bicubic"):
+            assert check_compatibility(info, degradation=ok) == []
+    with pytest.warns(KerasSRWarning, match="'bicubic,light,realworld' degradation, used with 'realworld-accurate'"):
+        assert len(check_compatibility(info, degradation="realworld-accurate")) == 1
+    with pytest.warns(KerasSRWarning):
+        assert len(check_compatibility(ModelInfo(architecture="srvgg", scale=2, degradation="bicubic"),
+                                       degradation="bicubic,light")) == 1

@@ -35,7 +35,8 @@ def check_compatibility(info, scale: int | None = None, degradation: str | None 
     if scale and info.scale and scale != info.scale:
         msgs.append(f"model {info.architecture} was trained for x{info.scale}, used at x{scale}: "
                     "results will be worse than its recorded numbers")
-    if degradation and info.degradation and degradation not in info.degradation.split(","):  # a list: mixed
+    trained = set(info.degradation.split(",")) if info.degradation else set()
+    if degradation and trained and not set(degradation.split(",")) <= trained:  # comma lists: mixed
         msgs.append(f"model was trained on the '{info.degradation}' degradation, used with "
                     f"'{degradation}': numbers are not comparable and quality will suffer")
     for m in msgs:
