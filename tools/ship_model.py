@@ -77,6 +77,8 @@ def main() -> int:
     ap.add_argument("name")
     ap.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared")
     ap.add_argument("--overwrite", action="store_true")
+    ap.add_argument("--int8-float-layer", action="append", default=[],
+                    help="layer that `keras-sr export` keeps float in int8 files (card: int8_float_layers)")
     args = ap.parse_args()
     from keras_sr.data.degradations import get_degradation
     from keras_sr.errors import KerasSRError
@@ -101,6 +103,9 @@ def main() -> int:
             if rgb:
                 measured[ds].update(lpips=round(m["model_lpips"], 4), bicubic_lpips=round(m["bicubic_lpips"], 4))
         card = ship(args.run, args.name, measured, overwrite=args.overwrite)
+        if args.int8_float_layer:
+            card["int8_float_layers"] = list(args.int8_float_layer)
+            write_card(card)
         names = model.sr_info.degradation.split(",")
         if len(names) > 1 or get_degradation(names[0]).stochastic:  # photo restorers: the ladder
             card["measured_ladder"] = ladder_rows(model, args.name, args.shared)

@@ -648,6 +648,9 @@ def samples(output):
 @click.option("--calibration", type=click.Path(), help="int8 calibration images (default: built-in samples).")
 @click.option("--int8-io", type=click.Choice(["float", "int8"]), default="float", show_default=True,
               help="Input/output type of the raw int8 model.")
+@click.option("--int8-float-layer", "int8_float_layers", multiple=True, help="Keep this layer's ops float in "
+              "int8 files (repeatable; e.g. an output conv that costs int8 parity). Default: the card's "
+              "int8_float_layers for shipped models, else none.")
 @click.option("--parity-data", type=click.Path(), help="Images for the parity check (default: "
               "$KERAS_SR_DATA/Set5 when present, else the built-in samples).")
 @click.option("--tolerance", multiple=True, help="MODE=VALUE, e.g. int8=0.3 (fp32: max |diff|; "
@@ -660,8 +663,8 @@ def samples(output):
               "(default: $KERAS_SR_WEB_RUNTIME, else web/node_modules of the source tree after `npm ci`).")
 @click.option("--web-tile", type=int, default=64, show_default=True, help="LR core of a web tile (px); the "
               "tile model's input adds the model's context on each side.")
-def export(model, factor, denoise, modes, saved_model, out, input_size, calibration, int8_io, parity_data,
-           tolerance, overwrite, web, web_runtime, web_tile):
+def export(model, factor, denoise, modes, saved_model, out, input_size, calibration, int8_io, int8_float_layers,
+           parity_data, tolerance, overwrite, web, web_runtime, web_tile):
     """Export MODEL (zoo name, .keras file or run folder; default: the shipped default of
     --factor, as `upscale`) to SavedModel + TFLite with a parity check (--web: and a web page)."""
     import os
@@ -703,7 +706,7 @@ def export(model, factor, denoise, modes, saved_model, out, input_size, calibrat
         Path("exports").mkdir(exist_ok=True)
     cfg = ExportConfig(model=model, out=out, modes=mode_list, input_size=size, calibration=calibration,
                        int8_io=int8_io, tolerances=tol, parity_data=parity_data, overwrite=overwrite,
-                       factor=factor, denoise=denoise)
+                       factor=factor, denoise=denoise, int8_float_layers=tuple(int8_float_layers) or None)
     if web is not None:
         from keras_sr.export.web import export_web
 

@@ -52,6 +52,9 @@ class ExportConfig:
     factor: int | None = None  # when given, the model must upscale by it
     denoise: float | None = None  # blend with the weak-denoise sibling at this strength (upscale --denoise)
     only: tuple | None = None  # convert only these signatures (e.g. ("photo_fixed",) for --web); None = all
+    # layers whose ops int8 files keep float (``--int8-float-layer``); None = the card's
+    # ``int8_float_layers`` (shipped models), else none
+    int8_float_layers: tuple | None = None
 
 
 def _quiet(fn, *args, **kwargs):
@@ -103,11 +106,13 @@ def _flex_ops(message: str) -> list[str]:
 
 
 def convert(saved_dir: Path, signature: str, mode: str, representative=None, int8_io: str = "float",
-            float_nodes: bool = False) -> bytes:
+            float_nodes: bool = False, float_layers: tuple = ()) -> bytes:
     """One signature of a SavedModel -> TFLite bytes, builtin ops only. ``float_nodes``: the
     graph has ops named with :data:`~keras_sr.export.graphs.FLOAT_MARKER` (ABPN's anchor) that
     int8 keeps float, with the output ops after them (:data:`ANCHOR_FLOAT_OPS`), when the raw
-    model's I/O is float (``int8_io="int8"`` asks for an all-int8 graph and gets one)."""
+    model's I/O is float (``int8_io="int8"`` asks for an all-int8 graph and gets one).
+    ``float_layers``: names of Keras layers whose ops int8 keeps float too (e.g. an output conv
+    whose int8 activations cost parity), also only with float I/O."""
     t = tf()
     if mode not in MODES:
         raise UsageError(f"unknown quantization mode {mode!r}; known: {', '.join(MODES)}")
@@ -127,10 +132,13 @@ def convert(saved_dir: Path, signature: str, mode: str, representative=None, int
             conv.inference_output_type = t.int8
     try:
         if mode == "int8" and signature.startswith("photo"):
-            return _quiet(_int8_core_only, conv, representative, PHOTO_FLOAT_OPS)
-        if mode == "int8" and float_nodes and int8_io != "int8":  # int8 I/O asks for an all-int8 graph
-            return _quiet(_int8_core_only, conv, representative, ANCHOR_FLOAT_OPS)
+            return _quiet(_int8_core_only, conv, representative, PHOTO_FLOAT_OPS, float_layers)
+        if mode == "int8" and (float_nodes or float_layers) and int8_io != "int8":  # int8 I/O: all int8
+            return _quiet(_int8_core_only, conv, representative, ANCHOR_FLOAT_OPS if float_nodes else [],
+                          float_layers)
         return _quiet(conv.convert)
+    except KerasSRError:
+        raise
     except Exception as exc:  # ConverterError and friends
         msg = str(exc)
         if "Flex" in msg or "flex" in msg or "not supported by" in msg:
@@ -150,10 +158,10 @@ PHOTO_FLOAT_OPS = ["CONCATENATION", "ADD", "MUL", "SUB", "ROUND", "MINIMUM", "MA
 ANCHOR_FLOAT_OPS = ["ADD", "DEPTH_TO_SPACE", "MINIMUM", "MAXIMUM", "RELU"]
 
 
-def _int8_core_only(conv, representative, float_ops):
-    """int8 for the network ops, float for ``float_ops``, the colour conversions and the ops
-    named with ``FLOAT_MARKER`` (selective quantization through ``QuantizationDebugger``'s
-    denylist)."""
+def _int8_core_only(conv, representative, float_ops, float_layers=()):
+    """int8 for the network ops, float for ``float_ops``, the colour conversions, the ops
+    named with ``FLOAT_MARKER`` and those of the layers ``float_layers`` (selective quantization
+    through ``QuantizationDebugger``'s denylist)."""
     import warnings
 
     from keras_sr.export.graphs import FLOAT_MARKER
@@ -167,9 +175,23 @@ def _int8_core_only(conv, representative, float_ops):
             converter=conv, debug_dataset=representative, debug_options=opts)
         # The colour conversions are 1x1 CONV_2Ds (keras_sr.data.color): keep them float too,
         # found by their op name in the calibrated float model.
-        opts.denylisted_nodes = (_tensor_names(debugger.calibrated_model, GRAPH_NAME)
-                                 + _tensor_names(debugger.calibrated_model, FLOAT_MARKER))
+        calibrated = debugger.calibrated_model
+        found = {layer: _layer_tensor_names(calibrated, layer) for layer in float_layers}
+        layers = [n for names in found.values() for n in names]
+        missing = [layer for layer, names in found.items() if not names]
+        if missing:
+            raise KerasSRError(f"int8 float layer(s) not in the graph: {', '.join(missing)}")
+        opts.denylisted_nodes = (_tensor_names(calibrated, GRAPH_NAME) + _tensor_names(calibrated, FLOAT_MARKER)
+                                 + layers)
         return debugger.get_nondebug_quantized_model()
+
+
+def _layer_tensor_names(content: bytes, layer: str) -> list[str]:
+    """Tensors of the Keras layer ``layer`` (a scope ``/layer/``, or ``/layer_N/`` as a traced
+    model names it)."""
+    scope = re.compile(rf"(^|/){re.escape(layer)}(_\d+)?/")
+    it = interpreter(content, delegates=False)
+    return sorted({d["name"] for d in it.get_tensor_details() if scope.search(d["name"])})
 
 
 def _tensor_names(content: bytes, marker: str) -> list[str]:

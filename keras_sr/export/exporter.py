@@ -147,6 +147,7 @@ def export(cfg: ExportConfig, progress=None) -> dict:
 
         model = with_denoise(model, cfg.denoise)
     check_exportable(model)
+    float_layers = _int8_float_layers(cfg, model) if "int8" in cfg.modes else ()
     ref = _Reference(model)
     info, scale, channels, border = ref.info, ref.scale, ref.up.channels, ref.up.border
     calib = _images(cfg.calibration) if "int8" in cfg.modes else []
@@ -156,7 +157,7 @@ def export(cfg: ExportConfig, progress=None) -> dict:
     say = progress or (lambda msg: None)
     try:
         report = _export_into(work, cfg, model, ref, info, scale, channels, border, calib,
-                              parity_images, say)
+                              parity_images, say, float_layers)
         if out.exists():
             shutil.rmtree(out)
         replace_atomically(work, out)  # mkdtemp made it 0700
@@ -172,7 +173,25 @@ def export(cfg: ExportConfig, progress=None) -> dict:
     return report
 
 
-def _export_into(work: Path, cfg, model, ref, info, scale, channels, border, calib, parity_images, say):
+def _int8_float_layers(cfg, model) -> tuple:
+    """Layers int8 files keep float: ``cfg.int8_float_layers``, else the card's
+    ``int8_float_layers`` (a shipped model whose int8 parity needs it); each must be a layer of
+    the model."""
+    names = cfg.int8_float_layers
+    if names is None:
+        source = model.sr_info.source
+        names = _card(Path(source) if source else None).get("int8_float_layers") or ()
+    names = tuple(names)
+    known = {layer.name for layer in model.layers}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise UsageError(f"--int8-float-layer: no layer {', '.join(map(repr, unknown))} in the model "
+                         f"(its layers: {', '.join(sorted(known))})")
+    return names
+
+
+def _export_into(work: Path, cfg, model, ref, info, scale, channels, border, calib, parity_images, say,
+                 float_layers=()):
     # exact rewrites: ABPN's anchor concat -> 1x1 conv; FSRCNN's deconvolution -> conv + DEPTH_TO_SPACE
     anchored = repeat_as_conv(model)
     deployed = deconv_as_conv(anchored)
@@ -194,11 +213,14 @@ def _export_into(work: Path, cfg, model, ref, info, scale, channels, border, cal
             scratch = Path(tempfile.mkdtemp(prefix="int8_graph_", dir=work.parent))
             int8_dir = scratch / "saved_model"
             say("writing the int8 SavedModel")
+    if float_layers:
+        rewrites.append(f"int8 files keep layer(s) {', '.join(float_layers)} float (int8 parity; "
+                        "the other convolutions are int8)")
     metadata = _metadata(info, scale, channels, border, rewrites, cfg.denoise)
     try:
         if scratch:
             _write_saved_model(int8_model, int8_dir, cfg, info, scale, channels, border)
-        _convert_all(work, saved_dir, int8_dir, signatures, cfg, ref, calib, anchors, say, metadata)
+        _convert_all(work, saved_dir, int8_dir, signatures, cfg, ref, calib, anchors, say, metadata, float_layers)
     finally:
         if scratch:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -309,7 +331,7 @@ def _write_saved_model(model, saved_dir: Path, cfg, info, scale, channels, borde
 
 
 def _convert_all(work: Path, saved_dir: Path, int8_dir: Path, signatures, cfg, ref, calib, anchors, say,
-                 metadata: dict) -> dict:
+                 metadata: dict, float_layers=()) -> dict:
     """Every (signature, mode) TFLite file into ``work``; int8 ones from ``int8_dir``. Each
     file's entry goes into ``metadata["files"]``, and the TFLite Metadata made from
     ``metadata`` into the file (bytes and sha256 are those of the file written)."""
@@ -323,7 +345,7 @@ def _convert_all(work: Path, saved_dir: Path, int8_dir: Path, signatures, cfg, r
             rep = _representative(ref, calib, sig, fixed=cfg.input_size if sig.endswith("fixed") else None) \
                 if mode == "int8" else None
             content = convert(int8_dir if mode == "int8" else saved_dir, sig, mode, rep, cfg.int8_io,
-                              float_nodes=bool(anchors))
+                              float_nodes=bool(anchors), float_layers=tuple(float_layers))
             ops = tflite_ops(content)
             files[name] = {"signature": sig, "mode": mode, "bytes": None, "sha256": None, "io": io_details(content),
                            "ops": ops, "gpu_delegate_flags": [op for op in ops if op in GPU_UNSUPPORTED]}
