@@ -5,6 +5,7 @@ a scripted session, partly through the real keyboard, downloaded and read back b
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 
@@ -138,6 +139,8 @@ def test_study_folder_and_crops_equal_the_whole_image_upscale(study, dataset):
                                                   "manifest.js", "crops"}
     assert manifest["models"] == MODELS and manifest["settings"]["factor"] == 2
     assert [e["name"] for e in manifest["images"]] == ["cup.png", "face.png", "gray.png"]
+    lines = sorted(f"{p.name} {hashlib.sha256(p.read_bytes()).hexdigest()}" for p in dataset.iterdir())
+    assert manifest["image_set"] == hashlib.sha256("\n".join(lines).encode()).hexdigest()
     js = (folder / "manifest.js").read_text()
     assert json.loads(js[js.index("{"):js.rindex("}") + 1]) == manifest
     deg = get_degradation("bicubic")
@@ -274,8 +277,8 @@ def test_page_records_a_scripted_session_and_results_computes_it(page, study, tm
     assert text.exit_code == 0 and "abpn-x2" in text.output and "ties reported separately" in text.output
     if LPIPS_WEIGHTS.exists():  # the same agreement from the votes file alone and from the manifest
         table = {e["name"]: e["lpips"] for e in manifest["images"]}
-        agree = sum((table[v["image"]][v["model_left"]] < table[v["image"]][v["model_right"]]) == (v["choice"] == "left")
-                    for v in doc["votes"] if v["choice"] != "same")
+        lower_left = [table[v["image"]][v["model_left"]] < table[v["image"]][v["model_right"]] for v in doc["votes"]]
+        agree = sum(low == (v["choice"] == "left") for low, v in zip(lower_left, doc["votes"]) if v["choice"] != "same")
         assert res["lpips_agreement"]["agree"] == agree and res["lpips_agreement"]["votes"] == 6
         assert json.loads(CliRunner().invoke(main, ["study", "--results", str(votes_path), "--json"]).output)[
             "lpips_agreement"]["agree"] == agree

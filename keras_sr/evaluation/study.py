@@ -64,11 +64,9 @@ Z95 = 1.959963984540054  # the 97.5 % point of the standard normal
 
 
 # ---- building ------------------------------------------------------------------------------------
-def image_set_hash(files) -> str:
-    """sha256 over the sorted ``<file name> <sha256 of the file>`` lines of ``files``."""
-    from keras_sr.data.io import sha256_file
-
-    lines = sorted(f"{Path(f).name} {sha256_file(f)}" for f in files)
+def image_set_hash(named_digests) -> str:
+    """sha256 over the sorted ``<file name> <sha256 of the file>`` lines of ``(name, sha256)``."""
+    lines = sorted(f"{name} {digest}" for name, digest in named_digests)
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
@@ -256,7 +254,7 @@ def build_study(models, data, out, factor: int | None = None, degradation: str =
 
         for entry, f in zip(entries, files):
             entry["sha256"] = sha256_file(f)
-        image_set = image_set_hash(files)
+        image_set = image_set_hash((e["name"], e["sha256"]) for e in entries)
         key = json.dumps({"image_set": image_set, "models": labels, "settings": settings, "crops": digests},
                          sort_keys=True)
         from keras_sr import __version__
