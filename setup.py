@@ -21,7 +21,8 @@ setup(
     package_dir={"keras_sr.saved_models": "saved_models"},
     package_data={"keras_sr.saved_models": ["*.keras", "*.json", "*.md", "*.png"],
                   "keras_sr.export.vendor": ["*.fbs"],  # TFLite Metadata schema (Apache-2.0)
-                  "keras_sr.export": ["web_assets/*"]},  # the page of `keras-sr export --web`
+                  "keras_sr.export": ["web_assets/*"],  # the page of `keras-sr export --web`
+                  "keras_sr.evaluation": ["study_assets/*"]},  # the page of `keras-sr study`
     install_requires=[
         "keras>=3.3",
         "numpy>=1.24",

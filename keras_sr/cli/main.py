@@ -505,7 +505,7 @@ def _evaluate_ladder(models, data, data_root, factor, color, shave, protocol, me
     """``evaluate --ladder``: :func:`keras_sr.evaluation.ladder.ladder` over the given models."""
     from keras_sr.data.datasets import is_no_reference, resolve_dataset
     from keras_sr.data.samples import sample_files
-    from keras_sr.evaluation.ladder import format_ladder, ladder, ladder_figure
+    from keras_sr.evaluation.ladder import format_ladder, ladder, ladder_figure, model_labels
 
     clash = [name for name, given in (("--degradation", degradation), ("--degradation-param", degradation_param),
                                       ("--report", report), ("--draws", draws != 1),
@@ -521,10 +521,7 @@ def _evaluate_ladder(models, data, data_root, factor, color, shave, protocol, me
     if folder is not None and is_no_reference(folder):
         raise UsageError(f"--ladder needs a set with ground truth; {folder.name} has only LR inputs")
     loaded = [_chosen_model(m, denoise=denoise) for m in models]
-    names = [Path(m).stem if m.lower().endswith((".keras", ".h5")) else m.rstrip("/") for m in models]
-    if len(set(names)) < len(names):  # two files of one name: keep what was typed
-        names = list(models)
-    names = [n + (f" (denoise {denoise:g})" if denoise is not None else "") for n in names]
+    names = [n + (f" (denoise {denoise:g})" if denoise is not None else "") for n in model_labels(models)]
     metric_names = None if metrics is None else [m.strip().lower() for m in metrics.split(",") if m.strip()]
     lad = ladder(loaded, folder if folder else sample_files(), factor, seed=seed, protocol=protocol, color=color,
                  shave=shave, metric_names=metric_names, lpips_weights=lpips_weights, names=names,
@@ -614,6 +611,69 @@ def degrade(inputs, output, degradation, factor, seed, param, mild, figure, over
     for path in summary["written"]:
         click.echo(f"wrote {path}")
     click.echo(f"{len(summary['written'])} LR images and {summary['json']} written", err=True)
+
+
+@main.command()
+@click.argument("models", nargs=-1)
+@click.option("--dataset", "--data", "-d", "data", help="Folder of images (or a set name under --data-root): "
+              "HR images that --degradation turns into LR; a set without ground truth (RealSRSet, "
+              "--no-reference) is the LR itself.")
+@click.option("--data-root", type=click.Path(), help="Folder holding the benchmark sets (default: $KERAS_SR_DATA).")
+@click.option("--output", "-o", type=click.Path(), help="The study folder to write.")
+@click.option("--factor", "-f", type=int, callback=_check_factor,
+              help="Upscaling factor (default: the models' own).")
+@click.option("--degradation", default="bicubic", show_default=True,
+              help="How the LR is made from the HR: bicubic, light or realworld (seeded per image, as the ladder).")
+@click.option("--seed", type=int, default=0, show_default=True, help="light/realworld: seed of the degradation.")
+@click.option("--crop", type=int, default=128, show_default=True,
+              help="Crop side in LR px (shown at crop x factor image px), where the image has the most detail.")
+@click.option("--pairs", type=int, default=30, show_default=True, help="Pairs shown in one session.")
+@click.option("--images", type=int, help="Use the first N images (by name; default all).")
+@click.option("--ties/--no-ties", default=True, show_default=True, help="Offer a 'same' choice.")
+@click.option("--no-reference", is_flag=True, help="The images are the LR inputs (no ground truth, no LPIPS).")
+@click.option("--lpips-weights", type=click.Path(),
+              help="lpips_alex_v0.1.npz (default: $KERAS_SR_WEIGHTS or the cache folder).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing study folder.")
+@click.option("--results", is_flag=True, help="Read votes files (the arguments) and print the results.")
+@click.option("--study", "study_dir", type=click.Path(), help="--results: the study folder to check the votes "
+              "against (default: the votes files must agree with each other).")
+@click.option("--json", "as_json", is_flag=True, help="--results: print JSON.")
+def study(models, data, data_root, output, factor, degradation, seed, crop, pairs, images, ties, no_reference,
+          lpips_weights, overwrite, results, study_dir, as_json):
+    """A blind pairwise preference study of MODELS (zoo names, run folders, .keras files, or
+    bicubic), as a static page: keras-sr study A B --dataset DIR -o STUDY/. Then
+    keras-sr study --results votes-*.json [--study STUDY/]: win rates, Bradley-Terry scores and
+    LPIPS agreement (see docs/study.md)."""
+    from keras_sr.evaluation import study as st
+
+    if results:
+        given = [name for name, v in (("--dataset", data), ("--output", output), ("--factor", factor),
+                                      ("--images", images), ("--overwrite", overwrite)) if v]
+        if given:
+            raise UsageError(f"{given[0]} is for building a study, not for --results")
+        res = st.results_from_files(models, study_dir)
+        click.echo(json.dumps(res, indent=2) if as_json else st.format_results(res))
+        return
+    if study_dir or as_json:
+        raise UsageError("--study and --json are for --results")
+    if not data:
+        raise UsageError("missing --dataset DIR (the images of the study)")
+    if not output:
+        raise UsageError("missing --output STUDY_DIR")
+    from keras_sr.data.datasets import resolve_dataset
+
+    manifest = st.build_study(list(models), resolve_dataset(data, data_root), output, factor=factor,
+                              degradation=degradation, seed=seed, crop=crop, pairs=pairs, images=images,
+                              ties=ties, no_reference=no_reference, lpips_weights=lpips_weights,
+                              overwrite=overwrite, echo=lambda m: click.echo(m, err=True))
+    for n in manifest["notes"]:
+        click.echo(f"note: {n}", err=True)
+    n_img, n_mod = len(manifest["images"]), len(manifest["models"])
+    click.echo(f"study {manifest['study_id'][:12]} in {output}: {n_img} images x {n_mod} models "
+               f"({n_img * n_mod * (n_mod - 1) // 2} pairs, {min(pairs, n_img * n_mod * (n_mod - 1) // 2)} "
+               f"per session), x{manifest['settings']['factor']}. Open {Path(output) / 'index.html'} (or serve "
+               f"it, e.g. `python -m http.server -d {output}`); collect the votes-*.json files and run "
+               f"`keras-sr study --results votes-*.json --study {output}`")
 
 
 @main.command()

@@ -71,6 +71,13 @@ class Ladder:
                 "warnings": warnings}
 
 
+def model_labels(specs) -> list[str]:
+    """Names of models as given on the command line: a ``.keras``/``.h5`` file's stem, else as
+    typed (zoo name, run folder without its trailing slash); all as typed when two would clash."""
+    names = [Path(m).stem if str(m).lower().endswith((".keras", ".h5")) else str(m).rstrip("/") for m in specs]
+    return names if len(set(names)) == len(names) else [str(m) for m in specs]
+
+
 def _lpips_available(lpips_weights) -> str | None:
     """None when the LPIPS-Alex weights are found, else why not (one line)."""
     from keras_sr.evaluation.lpips import find_weights
