@@ -131,3 +131,30 @@ def test_ladder_bad_input_is_one_line(tiny_data, tmp_path, no_lpips):
     assert_one_line_error(run("evaluate", "-m", "fsrcnn-x2", "-d", tiny_data, "--figure", tmp_path / "f.png"), 2,
                           "--figure is for --ladder")
     assert run("evaluate", "-d", tiny_data).exit_code == 2
+
+
+def test_ladder_lr_is_the_lr_evaluate_scores(tiny_data):
+    """ladder_lr (the crops figure's LR) = the LR behind each severity's RGB scores: bicubic
+    upscaling of it gives evaluate's bicubic PSNR (RGB protocol, recomputed with scikit-image)."""
+    from skimage.metrics import peak_signal_noise_ratio
+
+    from keras_sr.data.degradations import get_degradation
+    from keras_sr.data.io import read_image
+    from keras_sr.evaluation.evaluate import evaluate
+    from keras_sr.evaluation.ladder import ladder_lr
+    from keras_sr.evaluation.protocol import get_protocol
+
+    for name in ("a.png", "e_gray.png"):
+        path, hr = tiny_data / name, read_image(tiny_data / name)
+        rgb = np.repeat(hr[..., None], 3, axis=2) if hr.ndim == 2 else hr
+        for sev, deg in SEVERITIES.items():
+            lr = ladder_lr(hr, 2, sev, seed=3, name=name)
+            assert lr.dtype == np.uint8 and lr.shape == (hr.shape[0] // 2, hr.shape[1] // 2, 3)
+            bic = np.round(np.asarray(get_degradation("bicubic").upscale(lr / 255.0, hr.shape[:2])) * 255)
+            ours = peak_signal_noise_ratio(rgb[2:-2, 2:-2].astype(np.float64), np.clip(bic, 0, 255)[2:-2, 2:-2],
+                                           data_range=255)
+            proto = get_protocol("paper", color="rgb", degradation=deg, seed=3)
+            theirs = evaluate(None, [path], 2, protocol=proto, metric_names=("psnr",)).rows[0]["bicubic_psnr"]
+            assert ours == pytest.approx(theirs, abs=1e-6), (name, sev)
+    with pytest.raises(Exception, match="unknown severity"):
+        ladder_lr(hr, 2, "medium")

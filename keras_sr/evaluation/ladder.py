@@ -177,6 +177,28 @@ def ladder(models, data, scale: int | None = None, seed: int = 0, protocol: str 
     return out
 
 
+def ladder_lr(hr, scale: int, severity: str, seed: int = 0, name: str = "") -> np.ndarray:
+    """The 8-bit RGB LR ``[H // scale, W // scale, 3]`` that ``severity`` of :func:`ladder` (with
+    ``seed``) gives an RGB model for one test image, as :func:`~keras_sr.evaluation.evaluate.evaluate`
+    makes it: ``hr`` is the mod-cropped 8-bit HR (``[H, W]`` or ``[H, W, 3]``), ``name`` its file
+    name (stochastic severities draw from (``seed``, ``name``)). ``clean``: MATLAB-bicubic downscale
+    of the RGB, rounded to 8 bits; ``light`` / ``heavy``: the degradation's own parameters. Gray
+    images: the gray LR, replicated to RGB."""
+    from keras_sr.data import realworld
+    from keras_sr.data.degradations import get_degradation
+    from keras_sr.evaluation.evaluate import _as_rgb
+
+    if severity not in SEVERITIES:
+        raise UsageError(f"unknown severity {severity!r}; known: {', '.join(SEVERITIES)}")
+    deg = get_degradation(SEVERITIES[severity])
+    hr = np.asarray(hr)
+    if deg.stochastic:
+        lr8, _ = realworld.degrade_image(hr, scale, realworld.image_seed(seed, name), deg.default_params())
+        return _as_rgb(lr8).astype(np.uint8)
+    lr = deg.downscale(_as_rgb(hr) / 255.0, scale, quantize_output=True)
+    return np.clip(np.round(np.asarray(lr) * 255.0), 0, 255).astype(np.uint8)
+
+
 def format_ladder(lad: Ladder) -> str:
     """One line per (severity, method): each metric and, for models, its gain over bicubic."""
     d = lad.to_dict()
