@@ -6,7 +6,7 @@
 Each worker's output is streamed with a ``[worker i]`` prefix (after a ``[launcher] worker i:
 pid N`` line per worker). All workers are stopped on
 Ctrl-C or as soon as one fails; the exit code is the first failing worker's (0 if all pass).
-On a real cluster, set the same TF_CONFIG on every host instead (see the README).
+On a real cluster, set the same TF_CONFIG on every host instead (see docs/scale_out.md).
 """
 
 from __future__ import annotations

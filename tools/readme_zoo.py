@@ -1,6 +1,7 @@
 #!/usr/bin/env python
-"""Rewrite the model-zoo table in README.md (between ``<!-- zoo -->`` and ``<!-- /zoo -->``)
+"""Rewrite the model-zoo table in docs/model_zoo.md (between ``<!-- zoo -->`` and ``<!-- /zoo -->``)
 from the cards in ``saved_models/*.json``; ``--check`` only reports whether it is current.
+(The table moved there from README.md, hence the tool's name.)
 
     python tools/readme_zoo.py [--check]
 """
@@ -13,6 +14,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+PAGE = ROOT / "docs" / "model_zoo.md"
 START, END = "<!-- zoo -->", "<!-- /zoo -->"
 
 
@@ -36,7 +38,7 @@ def table(cards_dir: Path = ROOT / "saved_models") -> str:
 
 def updated(readme: str, new_table: str) -> str:
     if START not in readme or END not in readme:
-        raise ValueError(f"README has no {START} ... {END} section")
+        raise ValueError(f"{PAGE.relative_to(ROOT)} has no {START} ... {END} section")
     head, rest = readme.split(START, 1)
     _, tail = rest.split(END, 1)
     return f"{head}{START}\n{new_table}\n{END}{tail}"
@@ -44,10 +46,9 @@ def updated(readme: str, new_table: str) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--check", action="store_true", help="exit 1 if the README table is out of date")
+    ap.add_argument("--check", action="store_true", help="exit 1 if the zoo table is out of date")
     args = ap.parse_args()
-    readme = ROOT / "README.md"
-    text = readme.read_text()
+    text = PAGE.read_text()
     try:
         new = updated(text, table())
     except ValueError as exc:
@@ -55,10 +56,10 @@ def main() -> int:
         return 2
     if args.check:
         if new != text:
-            print("README zoo table is out of date: run python tools/readme_zoo.py", file=sys.stderr)
+            print(f"{PAGE.relative_to(ROOT)} zoo table is out of date: run python tools/readme_zoo.py", file=sys.stderr)
             return 1
         return 0
-    readme.write_text(new)
+    PAGE.write_text(new)
     return 0
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Ship a trained run into saved_models/: evaluate it (paper protocol, Set5 + Set14; LPIPS
 (AlexNet v0.1) too for RGB models, the SRResNet/SRGAN family), copy the .keras file, write its
-model card, and print the README row.
+model card, and print the zoo-table row (docs/model_zoo.md; tools/readme_zoo.py rewrites the table).
 
     python tools/ship_model.py ../runs/fsrcnn_x2 fsrcnn-x2 [--shared ../shared] [--overwrite]
 """

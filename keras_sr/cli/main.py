@@ -303,10 +303,12 @@ def distill(teacher, student, teacher_license, pool_size, degradation, teacher_w
 @denoise_option("Real-world models with a weak-denoise sibling (realesr-x4): 1 = full denoise, 0 = keep "
                 "detail/grain; blends the two models' weights. auto: per image, from its noise level and JPEG "
                 "quality (in --json); ignored by models without a sibling.", auto=True)
+@click.option("--side-by-side", "side_by_side", type=click.Path(),
+              help="Also write a PNG of bicubic | this model | the shipped default of the factor (one input).")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
-def upscale(inputs, output, model, factor, tile, max_memory, tile_batch, quality, max_pixels, denoise, overwrite,
-            as_json):
+def upscale(inputs, output, model, factor, tile, max_memory, tile_batch, quality, max_pixels, denoise, side_by_side,
+            overwrite, as_json):
     """Upscale photos: INPUT... (files or folders) -> OUTPUT (a file, or a folder).
 
     Into a folder, existing outputs are skipped (a killed run resumes); unreadable files are
@@ -314,12 +316,32 @@ def upscale(inputs, output, model, factor, tile, max_memory, tile_batch, quality
     """
     from keras_sr.inference.batch import upscale_files
 
+    if side_by_side:
+        from keras_sr.inference.side_by_side import check_target
+
+        if len(inputs) != 1 or Path(inputs[0]).is_dir() or Path(output).is_dir():
+            raise UsageError("--side-by-side needs one input file and one output file")
+        check_target(side_by_side, overwrite)
+    if side_by_side and model is None:  # the figure's name for MODEL: as given, or the default's name
+        from keras_sr.zoo import default_model
+
+        label = default_model(factor)[0]
+    else:
+        label = model
     model = _chosen_model(model, factor, None if denoise == "auto" else denoise)
     summary = upscale_files(inputs, output, model, factor=factor, overwrite=overwrite, tile=tile,
                             max_memory_mb=max_memory, quality=quality, max_pixels=max_pixels,
                             tile_batch=tile_batch, denoise=denoise)
+    figure = None
+    if side_by_side and summary.written:
+        from keras_sr.inference.side_by_side import side_by_side as write_figure
+
+        figure = write_figure(inputs[0], summary.written[0], side_by_side, label=label, overwrite=overwrite,
+                              tile=tile, max_memory_mb=max_memory)
+        for note in figure["notes"]:
+            click.echo(f"Note: {note}", err=True)
     if as_json:
-        click.echo(json.dumps(summary.to_dict(), indent=2))
+        click.echo(json.dumps(dict(summary.to_dict(), **({"side_by_side": figure} if figure else {})), indent=2))
     elif len(summary.failed) == 1 and not summary.written and not summary.skipped:
         raise _Fail(summary.failed[0][1], 1)  # a single failing image: just its one-line error
     else:
@@ -329,6 +351,9 @@ def upscale(inputs, output, model, factor, tile, max_memory, tile_batch, quality
             click.echo(f"Error: {msg}", err=True)
         click.echo(f"{len(summary.written)} written, {len(summary.skipped)} skipped (exist), "
                    f"{len(summary.failed)} failed in {summary.seconds:.1f} s", err=True)
+        if figure:  # last: the file to open
+            click.echo(f"wrote {figure['path']} ({' | '.join(p['label'] for p in figure['panels'])}): "
+                       "open it to compare")
     if summary.failed:
         raise _Fail(f"{len(summary.failed)} of {len(summary.written) + len(summary.failed)} images failed", 1)
 

@@ -83,10 +83,11 @@ def image_size(path) -> tuple[int, int]:
 
 
 def write_image(path, image: np.ndarray, overwrite: bool = False, quality: int = 95,
-                icc_profile: bytes | None = None, exif: bytes | None = None) -> Path:
+                icc_profile: bytes | None = None, exif: bytes | None = None, text: dict | None = None) -> Path:
     """Write ``image`` (uint8/uint16 ``[H,W]``, ``[H,W,3]`` or ``[H,W,4]``) atomically
-    (temporary file + rename), optionally with an ICC profile and EXIF. 16-bit images stay
-    16-bit in PNG and TIFF (gray, RGB, RGBA) and are rounded to 8 bits for 8-bit formats."""
+    (temporary file + rename), optionally with an ICC profile and EXIF (and, in 8-bit PNGs,
+    ``text`` key/value chunks). 16-bit images stay 16-bit in PNG and TIFF (gray, RGB, RGBA)
+    and are rounded to 8 bits for 8-bit formats."""
     Image, _ = _pil()
     path = Path(path)
     if path.exists() and not overwrite:
@@ -119,6 +120,12 @@ def write_image(path, image: np.ndarray, overwrite: bool = False, quality: int =
                 kwargs["icc_profile"] = icc_profile
             if exif and fmt in ("JPEG", "PNG", "TIFF", "WEBP"):
                 kwargs["exif"] = exif
+            if text and fmt == "PNG":
+                from PIL.PngImagePlugin import PngInfo
+
+                kwargs["pnginfo"] = info = PngInfo()
+                for key, value in text.items():
+                    info.add_text(key, value)
             pil.save(tmp, format=fmt, **kwargs)
         replace_atomically(tmp, path)
     except OSError as exc:
