@@ -64,6 +64,13 @@ def test_perceptual_taps_match_the_post_relu_vgg_and_loss_behaves(shared_path):
                                     vgg16_taps(tuple(REALESRGAN_VGG16_LAYERS), weights, True)(x),
                                     vgg16_taps(tuple(REALESRGAN_VGG16_LAYERS), weights, True)(x[::-1])))
     assert float(loss(x, x[::-1])) == pytest.approx(manual, rel=1e-4)
+    # --precision bf16: the VGG16 runs in bf16 (its convs), the loss stays float32 and close
+    bf16 = PerceptualLoss(weights, precision="bf16")
+    convs = [layer for layer in bf16.features.layers if layer.weights]
+    assert convs and all(layer.compute_dtype == "bfloat16" for layer in convs) and not bf16.features.trainable
+    value = bf16(x, x[::-1])
+    assert "float32" in str(value.dtype) and float(value) == pytest.approx(manual, rel=0.03)
+    assert float(value) != pytest.approx(manual, rel=1e-5)  # really computed in bf16
 
 
 def _log(path):

@@ -299,16 +299,18 @@ class DistillLoss(_k.losses.Loss):
     perceptual(teacher, SR) with ``y_true`` = teacher and HR stacked on the channel axis."""
 
     def __init__(self, teacher_weight: float = 1.0, hr_weight: float = 0.0, perceptual_weight: float = 0.0,
-                 vgg_weights: str | None = None, color_weight: float = 0.0, name: str = "distill", **kwargs):
+                 vgg_weights: str | None = None, color_weight: float = 0.0, precision: str = "fp32",
+                 name: str = "distill", **kwargs):
         super().__init__(name=name, **kwargs)
         self.teacher_weight, self.hr_weight, self.perceptual_weight = teacher_weight, hr_weight, perceptual_weight
         self.color_weight = color_weight
         self.vgg_weights = vgg_weights
+        self.precision = precision
         self.perceptual = None
         if perceptual_weight:
             from keras_sr.training.losses import PerceptualLoss
 
-            self.perceptual = PerceptualLoss(vgg_weights)
+            self.perceptual = PerceptualLoss(vgg_weights, precision=precision)
 
     def call(self, y_true, y_pred):
         ops = _k.ops
@@ -327,7 +329,7 @@ class DistillLoss(_k.losses.Loss):
     def get_config(self):
         return {**super().get_config(), "teacher_weight": self.teacher_weight, "hr_weight": self.hr_weight,
                 "perceptual_weight": self.perceptual_weight, "vgg_weights": self.vgg_weights,
-                "color_weight": self.color_weight}
+                "color_weight": self.color_weight, "precision": self.precision}
 
 
 def _psnr(y_true, y_pred):
@@ -391,5 +393,6 @@ def prepare(cfg, out: Path, train_files, val_files, channels: int, data_sha: str
 
 
 def loss_and_metrics(cfg):
-    return (DistillLoss(cfg.teacher_weight, cfg.hr_weight, cfg.perceptual_weight, cfg.vgg_weights, cfg.color_weight),
+    return (DistillLoss(cfg.teacher_weight, cfg.hr_weight, cfg.perceptual_weight, cfg.vgg_weights, cfg.color_weight,
+                        precision=cfg.precision),
             [psnr_to_teacher, psnr_to_hr])

@@ -78,27 +78,34 @@ class PerceptualLoss(_k.losses.Loss):
     loss with VGG16 in place of VGG19 (the deviation: VGG19 weights are not available locally;
     ``conv3_3``/``conv4_3``/``conv5_3`` stand in for ``conv3_4``/``conv4_4``/``conv5_4``).
     ``layers``: ``{layer: weight}``; each term is the mean absolute difference of that layer's
-    features (BasicSR ``PerceptualLoss`` with ``criterion: l1``). Inputs clipped to [0, 1]."""
+    features (BasicSR ``PerceptualLoss`` with ``criterion: l1``). Inputs clipped to [0, 1].
+    ``precision``: of the VGG16 itself (``train/distill --precision``; bf16 features, float32
+    differences and loss)."""
 
     def __init__(self, weights: str | None = None, layers: dict | None = None, name: str = "perceptual",
-                 **kwargs):
+                 precision: str = "fp32", **kwargs):
         super().__init__(name=name, **kwargs)
         from keras_sr.evaluation.lpips import vgg16_taps
+        from keras_sr.training.precision import frozen_at_precision
 
         self.weights = weights
+        self.precision = precision
         self.layers = dict(layers or REALESRGAN_VGG16_LAYERS)
-        self.features = vgg16_taps(tuple(self.layers), str(weights) if weights else None, True)
+        self.features = frozen_at_precision(vgg16_taps(tuple(self.layers), str(weights) if weights else None, True),
+                                            precision)
 
     def call(self, y_true, y_pred):
         ops = _k.ops
         a = self.features(ops.clip(y_true, 0.0, 1.0))
         b = self.features(ops.clip(y_pred, 0.0, 1.0))
         a, b = (a, b) if isinstance(a, (list, tuple)) else ([a], [b])
-        terms = [w * ops.mean(ops.abs(fa - fb), axis=[1, 2, 3]) for w, fa, fb in zip(self.layers.values(), a, b)]
+        f32 = lambda v: ops.cast(v, "float32")  # noqa: E731
+        terms = [w * ops.mean(ops.abs(f32(fa) - f32(fb)), axis=[1, 2, 3])
+                 for w, fa, fb in zip(self.layers.values(), a, b)]
         return sum(terms[1:], terms[0])
 
     def get_config(self):
-        return {**super().get_config(), "weights": self.weights, "layers": self.layers}
+        return {**super().get_config(), "weights": self.weights, "layers": self.layers, "precision": self.precision}
 
 
 def pixel_loss(kind: str = "mse"):

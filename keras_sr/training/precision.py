@@ -116,6 +116,20 @@ def with_precision(model, precision: str):
     return _clone(model, lambda layer: "float32" if layer.name in keep else policy)
 
 
+def frozen_at_precision(model, precision: str):
+    """A frozen feature network (a perceptual loss's VGG16) computed at ``precision``: every
+    layer under the mixed policy, so its convolutions run in bf16/fp16 (its outputs are then
+    bf16/fp16; the loss casts them to float32 before taking differences). ``model`` itself for
+    fp32. On this AVX512-BF16 CPU a VGG16 forward + backward of 8 x 96x96 crops took 0.44x the
+    float32 time (1.30 s vs 2.96 s, one run)."""
+    check_precision(precision)
+    if precision == "fp32":
+        return model
+    out = _clone(model, lambda layer: PRECISIONS[precision])
+    out.trainable = False
+    return out
+
+
 def float32_copy(model):
     """``model`` with every layer float32 (the same weights): what is saved and exported."""
     policies = {getattr(layer.dtype_policy, "name", "float32") for layer in model.layers}

@@ -321,7 +321,7 @@ def _gan(cfg: TrainConfig, generator, channels: int, lr):
     critic = (unet_discriminator(channels, filters=cfg.d_filters) if GAN_DISCRIMINATORS[cfg.arch] == "unet"
               else discriminator(channels, filters=cfg.d_filters))
     critic = with_precision(critic, cfg.precision)
-    vgg = PerceptualLoss(cfg.vgg_weights) if cfg.perceptual_weight else None
+    vgg = PerceptualLoss(cfg.vgg_weights, precision=cfg.precision) if cfg.perceptual_weight else None
     deg = get_degradation(cfg.degradation)
     degrade = None  # bicubic (SRGAN's default) on the device
     if deg.stochastic:  # realworld/light in the step: the same function tf.data maps (one distribution)
