@@ -64,7 +64,7 @@ def zoo_path(name: str) -> Path:
 # What `keras-sr upscale photo.jpg` / `keras-sr export` use without --model, per factor: the
 # real-world restorer (trained on the realworld degradation: blur, noise, JPEG) where one is
 # shipped, else the bicubic-trained benchmark model of that factor (with a note saying so).
-PHOTO_MODELS = {2: "realesr-x2", 3: "restore-x3", 4: "restore-x4"}  # the `upscale` defaults for photos
+PHOTO_MODELS = {2: "restore-x2", 3: "restore-x3", 4: "restore-x4"}  # the `upscale` defaults for photos
 BENCHMARK_MODELS = {2: "fsrcnn-x2", 3: "fsrcnn-x3", 4: "fsrcnn-x4"}
 DEFAULT_FACTOR = 2
 

@@ -227,7 +227,7 @@ def test_prelu_becomes_relu_ops_in_int8_files_only_and_float_layers_stay_float(t
     """SRVGG's per-channel PReLU: XNNPACK takes no int8 PRELU (realesr-x4 int8 ran at 0.4x
     Keras), so int8 files get relu(x) - a * relu(-x) (ReLU, two 1x1 depthwise convs, Add), exact
     in float; fp32/fp16 keep the single PRELU op. ``int8_float_layers`` (``--int8-float-layer``)
-    keeps the named conv float in both int8 files, the others int8 (restore-x2's output conv:
+    keeps the named conv float in both int8 files, the others int8 (a first restore-x2 candidate's output conv:
     Set5 int8 parity raw -0.208 -> -0.097 dB, photo -0.216 -> -0.127 dB); an unknown name is
     refused in one line."""
     from ai_edge_litert.interpreter import Interpreter

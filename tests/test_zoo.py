@@ -191,7 +191,7 @@ def test_default_model_is_the_real_world_model_of_the_factor_else_a_named_fallba
     assert default_model(4) == ("restore-x4", None)
     name, note = default_model(3)
     assert name == "fsrcnn-x3" and "no real-world x3 model shipped; using fsrcnn-x3" in note
-    with pytest.raises(ModelLoadError, match="no shipped x2 model.*realesr-x2, fsrcnn-x2"):
+    with pytest.raises(ModelLoadError, match="no shipped x2 model.*restore-x2, fsrcnn-x2"):
         default_model()
     img = tmp_path / "in.png"
     Image.fromarray(np.full((6, 5, 3), 90, np.uint8)).save(img)
@@ -324,11 +324,7 @@ def test_shipped_photo_defaults_keep_the_colour_of_clean_photos(factor, shared_p
     name = PHOTO_MODELS[factor]
     if name not in _shipped():
         pytest.skip(f"{name} is not shipped")
-    if "measured_ladder" not in cards()[name]:  # realesr-x2 (x2 default until restore-x2 passes int8 parity)
-        pytest.skip(f"{name} predates the colour term (clean Set5 bias 2.20 levels, its ladder): issue 24 open at x2")
     bias = evaluate(keras_sr.load_model(name), shared_path("datasets", "Set5"), factor,
                     metric_names=("bias",)).means()["model_bias"]
     assert bias <= 0.75, (name, bias)
-    card = cards()[name]
-    if "measured_ladder" in card:
-        assert abs(bias - card["measured_ladder"]["Set5"]["clean"]["model_bias"]) <= 0.01, (name, bias)
+    assert abs(bias - cards()[name]["measured_ladder"]["Set5"]["clean"]["model_bias"]) <= 0.01, (name, bias)

@@ -291,7 +291,7 @@ def distill(teacher, student, teacher_license, pool_size, degradation, teacher_w
 @click.option("--output", "-o", required=True, type=click.Path(),
               help="Output file (one input) or folder (several inputs / a folder).")
 @click.option("--model", "-m", help="Model: zoo name, .keras file, run folder or .h5 weights (default: the "
-              "shipped real-world model of --factor, realesr-x2 / realesr-x4; see `keras-sr models`).")
+              "shipped photo restorer of --factor, restore-x2 / restore-x3 / restore-x4; see `keras-sr models`).")
 @factor_option
 @click.option("--tile", type=click.IntRange(8, None), help="LR tile size in px (default: from --max-memory).")
 @click.option("--max-memory", type=click.FloatRange(16, None), default=256, show_default=True,
