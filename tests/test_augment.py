@@ -159,3 +159,14 @@ def test_device_pair_reuse_resumes_mid_group_from_saved_weights(tmp_path):
     assert int(resumed.optimizer.iterations.numpy()) == 6
     for a, b in zip(straight.inner.get_weights(), resumed.inner.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_train_help_documents_device_pair_reuse():
+    from click.testing import CliRunner
+
+    from keras_sr.cli.main import main
+
+    r = CliRunner().invoke(main, ["train", "--help"])
+    text = " ".join(r.output.split())
+    assert r.exit_code == 0 and "--pair-reuse" in text
+    assert "device: the step degrades every N-th batch" in text and "(N <= 8)" in text

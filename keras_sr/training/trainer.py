@@ -103,9 +103,6 @@ def _check_config(cfg: TrainConfig) -> None:
             raise UsageError("paired LR/HR data needs random patches (not --patch-mode sliding)")
         if cfg.augment_on == "device":
             raise UsageError("--augment-on device degrades HR on the device; with --lr-data use pipeline")
-    if cfg.pair_reuse > 8 and cfg.augment_on == "device":
-        raise UsageError(f"--pair-reuse with --augment-on device serves each pair under distinct rotations/flips: "
-                         f"at most 8, got {cfg.pair_reuse}")
 
 
 def _same_config(saved: dict, cfg: TrainConfig) -> bool:
