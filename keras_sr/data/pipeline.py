@@ -57,7 +57,7 @@ class PipelineConfig:
     seed: int = 0
     cache: bool = True
     degradation_params: dict | None = None  # overrides of RealWorldParams (realworld only)
-    pair_reuse: int = 1  # each degraded pair serves this many batches (see reuse_pairs)
+    pair_reuse: int = 1  # each degraded pair serves this many batches (reuse_pairs; hr_crop_dataset)
 
     def validate(self) -> None:
         if self.patch_size % self.scale:

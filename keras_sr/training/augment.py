@@ -84,7 +84,9 @@ class PairCache:
 
     ``lr_shape``/``hr_shape`` are the per-replica batch shapes. The variables are ``ON_READ``
     (each replica keeps its own pair) and are set as attributes of the owning model by
-    :meth:`attach`, so Keras tracks and checkpoints them."""
+    :meth:`attach`, so Keras tracks and checkpoints them. A checkpoint keeps the first replica's
+    pair: a run resumed in the middle of a group on several replicas serves that pair on each
+    of them until the group ends."""
 
     def __init__(self, n: int, lr_shape, hr_shape):
         if not 1 < n <= DIHEDRAL:
