@@ -92,6 +92,34 @@ def test_device_augmentation_matches_pipeline_shapes_and_ranges(small_gan):
     assert sorted(np.unique(np.asarray(hr) * 255).round().astype(int))[:3] == sorted(np.unique(hr_u8))[:3]
 
 
+def test_device_pair_reuse_degrades_every_nth_step():
+    """SRGAN(device_augment=True, reuse=PairCache(3, ...)): 6 steps of fit() degrade 2 batches; the
+    cached pair is the last degraded batch (a rotation/flip of it is what the steps saw)."""
+    import keras
+    import tensorflow as tf
+
+    from keras_sr.training.augment import PairCache
+    from keras_sr.training.gan import SRGAN, _bicubic
+
+    count = tf.Variable(0, dtype=tf.int64, trainable=False)
+
+    def degrade(hr, scale, seed=None):
+        count.assign_add(1)
+        return _bicubic(hr, scale)
+
+    keras.utils.set_random_seed(0)
+    gan = SRGAN(srresnet(2, blocks=1, filters=8), discriminator(filters=4, dense=8), scale=2, device_augment=True,
+                degrade=degrade, reuse=PairCache(3, (4, 8, 8, 3), (4, 16, 16, 3)))
+    gan.compile(g_optimizer=keras.optimizers.Adam(1e-3), d_optimizer=keras.optimizers.Adam(1e-3))
+    gan.build_all(8)
+    hr_u8 = np.random.default_rng(1).integers(0, 256, (24, 16, 16, 3), dtype=np.uint8)
+    hist = gan.fit(tf.data.Dataset.from_tensor_slices(hr_u8).batch(4), epochs=1, verbose=0).history
+    assert np.isfinite(hist["g_loss"][0]) and int(gan.optimizer.iterations.numpy()) == 6
+    assert int(count.numpy()) == 2
+    cached = np.round(gan.reuse_hr.numpy() * 255).astype(np.uint8)
+    assert sorted(cached.ravel()) == sorted(hr_u8[12:16].ravel())  # batch 3, the second degraded
+
+
 def test_content_loss_from_local_vgg_and_bad_file(shared_path, tmp_path):
     from keras_sr.errors import KerasSRError
     from keras_sr.training.losses import VGGContentLoss
@@ -119,12 +147,13 @@ def test_cli_srresnet_then_srgan_and_generator_reload(tmp_path, tiny_data):
     r = CliRunner().invoke(main, ["train", "srresnet", *common, "--out", str(tmp_path / "pre")])
     assert r.exit_code == 0, r.output
     r = CliRunner().invoke(main, ["train", "srgan", *common, "--content", "pixel", "--augment-on", "device",
-                                  "--ema", "0.99", "--d-filters", "4", "--pixel-weight", "0.5",
+                                  "--ema", "0.99", "--d-filters", "4", "--pixel-weight", "0.5", "--pair-reuse", "2",
                                   "--init", str(tmp_path / "pre"), "--out", str(tmp_path / "gan")])
     assert r.exit_code == 0, r.output
     assert json.loads((tmp_path / "gan" / "config.json").read_text())["ema"] == 0.99
     record = json.loads((tmp_path / "gan" / "record.json").read_text())
     assert record["config"]["d_filters"] == 4 and record["config"]["pixel_weight"] == 0.5
+    assert record["config"]["pair_reuse"] == 2
     assert record["discriminator_params"] == discriminator(filters=4).count_params()
     r = CliRunner().invoke(main, ["train", "srgan", *common, "--d-filters", "0", "--out", str(tmp_path / "d0")])
     assert r.exit_code == 2 and "d-filters must be >= 1" in r.stderr

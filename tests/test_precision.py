@@ -61,6 +61,9 @@ def test_unknown_precision_and_fp16_gan_are_usage_errors():
     assert TrainConfig.resolve("srvgg", precision="bf16").mixed_precision is False
     with pytest.raises(UsageError, match="pair-reuse"):
         TrainConfig.resolve("srvgg", pair_reuse=0)
+    with pytest.raises(UsageError, match="at most 8, got 9"):
+        TrainConfig.resolve("srvgg", pair_reuse=9, augment_on="device")
+    assert TrainConfig.resolve("srvgg", pair_reuse=8, augment_on="device").pair_reuse == 8
 
 
 def test_bf16_without_hardware_support_warns_in_one_line(monkeypatch, capsys):

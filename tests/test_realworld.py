@@ -279,10 +279,12 @@ def test_train_device_mode_runs_and_records_realworld(tiny_data, tmp_path):
     out = tmp_path / "run"
     r = run_cli("train", "espcn", "--factor", 4, "-d", tiny_data, "--color-space", "rgb", "--degradation",
                 "realworld", "--augment-on", "device", "--epochs", 1, "--steps-per-epoch", 2, "--batch-size", 4,
-                "--patch-size", 32, "--track", "none", "--degradation-param", "noise_range=1,15", "-o", out)
+                "--patch-size", 32, "--track", "none", "--degradation-param", "noise_range=1,15", "--pair-reuse", 2,
+                "-o", out)
     assert r.exit_code == 0, r.output
     rec = json.loads((out / "record.json").read_text())
     assert rec["degradation"] == "realworld" and rec["config"]["augment_on"] == "device"
+    assert rec["config"]["pair_reuse"] == 2
     assert rec["config"]["degradation_params"] == {"noise_range": [1.0, 15.0]}
     assert rec["optimizer_iterations"] == {"model": 2}
 

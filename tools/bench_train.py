@@ -3,6 +3,7 @@
 
     python tools/bench_train.py                       # SRVGG 32x8 x4, realworld, 128-px crops, batch 16
     python tools/bench_train.py --trainer fp32:1 --trainer bf16:4 --epochs 6
+    python tools/bench_train.py --trainer bf16:1:device --trainer bf16:4:device   # --augment-on device rows
     python tools/bench_train.py --arch fsrcnn --factor 2 --degradation bicubic --patch-size 48 --batch-size 64 --no-arch-kwargs
     python tools/bench_train.py --json out.json        # the table as JSON too
 
@@ -12,8 +13,9 @@ Rows, all in this one process and run (timing on a shared machine is noisy: comp
   no input pipeline, no callbacks (bf16: :func:`keras_sr.training.precision.with_precision`);
 * degradation per batch: the pipeline's per-batch ``(input, label)`` function on a cached HR batch
   (graph mode, a new seed per batch);
-* trainer PRECISION:REUSE: ``keras_sr.training.trainer.train`` (the ``keras-sr train`` code path:
-  tf.data, ``fit()``, validation, checkpoints, logs) for ``--epochs`` whole epochs; per-step time
+* trainer PRECISION:REUSE[:AUGMENT_ON]: ``keras_sr.training.trainer.train`` (the ``keras-sr train``
+  code path: tf.data, ``fit()``, validation, checkpoints, logs; ``--precision``, ``--pair-reuse``,
+  ``--augment-on`` pipeline (default) or device) for ``--epochs`` whole epochs; per-step time
   = median epoch wall time (``epoch_s`` in log.csv: steps + validation + callbacks; the first
   epoch, which traces, is left out) / steps per epoch.
 
@@ -85,8 +87,8 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=20, help="bare steps / degraded batches timed")
     ap.add_argument("--epochs", type=int, default=5, help="trainer epochs per row (the first is not counted)")
     ap.add_argument("--steps-per-epoch", type=int, help="trainer steps per epoch (default: the trainer's)")
-    ap.add_argument("--trainer", action="append", metavar="PRECISION:REUSE",
-                    help="trainer rows (default fp32:1 bf16:1 bf16:4)")
+    ap.add_argument("--trainer", action="append", metavar="PRECISION:REUSE[:AUGMENT_ON]",
+                    help="trainer rows (default fp32:1 bf16:1 bf16:4); AUGMENT_ON pipeline (default) or device")
     ap.add_argument("--json", help="also write the rows to this JSON file")
     a = ap.parse_args(argv)
 
@@ -127,16 +129,17 @@ def main(argv=None) -> int:
                                         batch, a.steps))
     add(f"degradation per batch ({a.degradation})", _degrade_ms(pcfg, hr, a.steps))
     for spec in a.trainer or ["fp32:1", "bf16:1", "bf16:4"]:
-        precision, _, reuse = spec.partition(":")
+        precision, _, rest = spec.partition(":")
+        reuse, _, augment_on = rest.partition(":")
         with tempfile.TemporaryDirectory() as out:
             cfg = TrainConfig.resolve(a.arch, factor=s, degradation=a.degradation, patch_size=p, batch_size=b,
                                       arch_kwargs=kw, data=a.data, epochs=a.epochs, precision=precision,
                                       pair_reuse=int(reuse or 1), steps_per_epoch=a.steps_per_epoch,
-                                      track=["none"], out=out)
+                                      augment_on=augment_on or "pipeline", track=["none"], out=out)
             rec = train(cfg, overwrite=True, verbose=0)
             logged = [r["epoch_s"] for r in __import__("keras_sr.training.callbacks", fromlist=["read_log"])
                       .read_log(f"{out}/log.csv")[1:]]
-        add(f"trainer {precision} reuse {reuse or 1}", statistics.median(logged) / rec["steps_per_epoch"] * 1000,
+        add(f"trainer {precision} reuse {reuse or 1}" + (f" {augment_on}" if augment_on else ""), statistics.median(logged) / rec["steps_per_epoch"] * 1000,
             steps_per_epoch=rec["steps_per_epoch"], epochs=a.epochs)
     base = rows[0]["ms_per_step"]
     for r in rows:

@@ -156,9 +156,10 @@ _TRAIN_OPTIONS = [
                  "or AMX (SRVGG step ~0.6-0.7x fp32) and GPUs from Ampere; elsewhere it is emulated (slow, "
                  "warned). fp16: GPUs, with loss scaling (not for GANs)."),
     click.option("--mixed-precision", is_flag=True, default=None, help="Alias of --precision fp16."),
-    click.option("--pair-reuse", type=int, help="Use each degraded (LR, HR) pair for N steps, re-mixed among N "
-                 "batches with fresh flips/rotations (default 1): divides the degradation's cost per step by N "
-                 "(--augment-on pipeline)."),
+    click.option("--pair-reuse", type=int, help="Use each degraded (LR, HR) pair for N steps (default 1): divides "
+                 "the degradation's cost per step by N. --augment-on pipeline: pairs re-mixed among N batches with "
+                 "fresh flips/rotations; device: the step degrades every N-th batch and serves the pair under N "
+                 "distinct flips/rotations (N <= 8)."),
     click.option("--track", multiple=True, type=click.Choice(["tensorboard", "mlflow", "none"]),
                  help="Experiment tracking besides log.csv (default tensorboard when installed)."),
     click.option("--augment-on", type=click.Choice(["pipeline", "device"]),

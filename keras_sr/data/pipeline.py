@@ -57,7 +57,7 @@ class PipelineConfig:
     seed: int = 0
     cache: bool = True
     degradation_params: dict | None = None  # overrides of RealWorldParams (realworld only)
-    pair_reuse: int = 1  # each degraded pair serves this many batches (see reuse_pairs)
+    pair_reuse: int = 1  # each degraded pair serves this many batches (reuse_pairs; hr_crop_dataset)
 
     def validate(self) -> None:
         if self.patch_size % self.scale:
@@ -360,9 +360,9 @@ def _images(files, cfg: PipelineConfig):
 
 
 def _finish(ds, cfg: PipelineConfig, drop_remainder: bool, per_batch=None, seeded: bool = False,
-            reuse: bool = False):
+            reuse: bool = False, hold: int = 1):
     """Batch, map ``per_batch`` (with a degradation seed per batch when ``seeded``), re-use the
-    pairs (:func:`reuse_pairs`, training only), prefetch."""
+    pairs (:func:`reuse_pairs`, training only), yield each batch ``hold`` times in a row, prefetch."""
     t = tf()
     opts = t.data.Options()
     opts.deterministic = True
@@ -373,6 +373,8 @@ def _finish(ds, cfg: PipelineConfig, drop_remainder: bool, per_batch=None, seede
         ds = ds.map(per_batch, num_parallel_calls=t.data.AUTOTUNE)
     if reuse:
         ds = reuse_pairs(ds, cfg)
+    if hold > 1:
+        ds = ds.flat_map(lambda *b: t.data.Dataset.from_tensors(b if len(b) > 1 else b[0]).repeat(hold))
     return ds.prefetch(t.data.AUTOTUNE).with_options(opts)
 
 
@@ -475,7 +477,10 @@ def count_batches(ds) -> int:
 
 def hr_crop_dataset(files, cfg: PipelineConfig):
     """Batches of random uint8 HR crops ``[B, P, P, C]`` only: flips, rotations and the
-    degradation are left to the device (``SRGAN(device_augment=True)``)."""
+    degradation are left to the device (``SRGAN(device_augment=True)``, ``DeviceAugmented``).
+    With ``cfg.pair_reuse`` N > 1 each batch is yielded N times in a row: the device step
+    degrades only every N-th batch it gets (:class:`keras_sr.training.augment.PairCache`), so
+    the crops of the others would be cut for nothing."""
     cfg.validate()
     t = tf()
     p = cfg.patch_size
@@ -485,4 +490,4 @@ def hr_crop_dataset(files, cfg: PipelineConfig):
     ds = t.data.Dataset.zip((ds, t.data.Dataset.random(seed=cfg.seed).batch(2)))
     ds = ds.map(lambda img, seed: t.image.stateless_random_crop(img, [p, p, channels], seed=seed),
                 num_parallel_calls=t.data.AUTOTUNE)
-    return _finish(ds, cfg, drop_remainder=True)
+    return _finish(ds, cfg, drop_remainder=True, hold=cfg.pair_reuse)

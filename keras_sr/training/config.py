@@ -74,7 +74,7 @@ class TrainConfig:
     strategy: str = "default"  # default, mirrored, multiworker, tpu
     mixed_precision: bool = False  # alias of precision="fp16" (kept equal to it)
     precision: str = "fp32"  # fp32, bf16 (AVX512-BF16/AMX CPUs, Ampere+ GPUs) or fp16 (GPUs)
-    pair_reuse: int = 1  # each degraded (input, label) pair serves this many steps (re-mixed, flipped)
+    pair_reuse: int = 1  # each degraded (input, label) pair serves this many steps (flipped/rotated)
     track: list = field(default_factory=lambda: ["tensorboard"])  # tensorboard, mlflow, none
     augment_on: str = "pipeline"  # or "device": flips/rot90/degradation inside the step (LR-space models, GANs)
     ema: float = 0.0  # GANs: momentum of the generator-weight EMA that is saved (0 = off)
@@ -148,6 +148,9 @@ class TrainConfig:
             raise UsageError(f"--pair-reuse must be >= 1, got {cfg.pair_reuse}")
         if cfg.pair_reuse > 1 and cfg.patch_mode != "random":
             raise UsageError("--pair-reuse re-mixes random patches; it does not apply to --patch-mode sliding")
+        if cfg.pair_reuse > 8 and cfg.augment_on == "device":
+            raise UsageError(f"--pair-reuse with --augment-on device serves each pair under distinct rotations/"
+                             f"flips: at most 8, got {cfg.pair_reuse}")
         if cfg.patch_size is None:
             cfg.patch_size = LR_PATCH * cfg.factor
         if cfg.schedule not in ("constant", "cosine"):

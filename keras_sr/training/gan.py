@@ -14,7 +14,9 @@ statistics, as in the paper's implementation): scoring the generator against its
 statistics gave a near-blind adversarial signal. Data: ``(lr, hr)`` float batches, or with
 ``device_augment=True`` uint8 HR crops that are flipped/rotated, degraded (``degrade(hr, scale, seed)``,
 bicubic by default; any stateless batch degradation, e.g. ``realworld``) and scaled inside the
-compiled step, with seeds from a checkpointed ``keras.random.SeedGenerator``.
+compiled step, with seeds from a checkpointed ``keras.random.SeedGenerator``; ``reuse`` (a
+:class:`~keras_sr.training.augment.PairCache`) degrades a batch only every ``n`` steps and serves
+the cached pair under distinct rotations/flips in between (``--pair-reuse``).
 
 The same step trains Real-ESRGAN (stage 2): a per-pixel discriminator (U-Net: the BCE is the
 mean over pixels), ``perceptual_loss`` (:class:`~keras_sr.training.losses.PerceptualLoss`) with
@@ -40,7 +42,7 @@ class SRGAN(_k.Model):
                  pixel_weight: float = 0.0, scale: int = 4, device_augment: bool = False, ema: float = 0.0,
                  lpips=None, lpips_loss=None, lpips_weight: float = 0.0, perceptual_loss=None,
                  perceptual_weight: float = 0.0, usm_targets: bool = False, degrade=None, seed: int = 0,
-                 **kwargs):
+                 reuse=None, **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
@@ -62,6 +64,10 @@ class SRGAN(_k.Model):
         self.usm_targets = bool(usm_targets)
         self.degrade = degrade or _bicubic
         self.seeds = _k.random.SeedGenerator(seed)  # device degradation seeds (checkpointed state)
+        self.aug_seed = int(seed)
+        self.reuse = reuse
+        if reuse is not None:
+            reuse.attach(self)
         self.ema_weights = []
         names = ("g_loss", "d_loss", "content_loss", "adversarial_loss", "d_real", "d_fake", "psnr", "ssim",
                  *(("lpips_loss",) if self.lpips_loss is not None else ()),
@@ -107,11 +113,20 @@ class SRGAN(_k.Model):
         t = tf()
         if not self.device_augment:
             return data
-        hr = t.cast(data, t.float32) / 255.0
-        hr = t.image.rot90(hr, k=t.random.uniform([], 0, 4, dtype=t.int32))
-        hr = t.image.random_flip_left_right(hr)
-        seed = t.cast(self.seeds.next(), t.int32)
-        return self.degrade(hr, self.scale, seed), hr
+
+        def fresh():
+            hr = t.cast(data, t.float32) / 255.0
+            hr = t.image.rot90(hr, k=t.random.uniform([], 0, 4, dtype=t.int32))
+            hr = t.image.random_flip_left_right(hr)
+            seed = t.cast(self.seeds.next(), t.int32)
+            return self.degrade(hr, self.scale, seed), hr
+
+        if self.reuse is None:
+            return fresh()
+        from keras_sr.training.augment import _replica, step_seed
+
+        step = self.optimizer.iterations
+        return self.reuse.pairs(self, fresh, step, step_seed(self.aug_seed, step - step % self.reuse.n, _replica()))
 
     def train_step(self, data):
         t = tf()

@@ -103,9 +103,6 @@ def _check_config(cfg: TrainConfig) -> None:
             raise UsageError("paired LR/HR data needs random patches (not --patch-mode sliding)")
         if cfg.augment_on == "device":
             raise UsageError("--augment-on device degrades HR on the device; with --lr-data use pipeline")
-    if cfg.pair_reuse > 1 and cfg.augment_on == "device":
-        raise UsageError("--pair-reuse re-uses the pairs tf.data degrades (--augment-on pipeline); the "
-                         "device step degrades a fresh batch every step")
 
 
 def _same_config(saved: dict, cfg: TrainConfig) -> bool:
@@ -301,7 +298,7 @@ def _steps(optimizer) -> int:
     return int(np.asarray(keras().ops.convert_to_numpy(optimizer.iterations.value)))
 
 
-def _gan(cfg: TrainConfig, generator, channels: int, lr):
+def _gan(cfg: TrainConfig, generator, channels: int, lr, strategy):
     """SRGAN/Real-ESRGAN around ``generator`` with a fresh discriminator (``GAN_DISCRIMINATORS``),
     compiled, built (both optimizers)."""
     from keras_sr.models import discriminator, unet_discriminator
@@ -330,12 +327,24 @@ def _gan(cfg: TrainConfig, generator, channels: int, lr):
                 pixel_weight=cfg.pixel_weight, lpips_loss=perceptual, lpips_weight=cfg.lpips_weight,
                 perceptual_loss=vgg, perceptual_weight=cfg.perceptual_weight, usm_targets=cfg.usm_targets,
                 scale=cfg.factor, device_augment=cfg.augment_on == "device", ema=cfg.ema,
-                lpips=_validation_lpips(cfg), seed=cfg.seed, degrade=degrade)
+                lpips=_validation_lpips(cfg), seed=cfg.seed, degrade=degrade,
+                reuse=_pair_cache(cfg, channels, strategy) if cfg.augment_on == "device" else None)
     gan.compile(g_optimizer=k.optimizers.Adam(learning_rate=lr, beta_1=0.9),
                 d_optimizer=k.optimizers.Adam(learning_rate=lr, beta_1=0.9),
                 jit_compile=False if deg.stochastic else "auto")  # libjpeg ops: no XLA
     gan.build_all(max(4, cfg.patch_size // cfg.factor))
     return gan
+
+
+def _pair_cache(cfg: TrainConfig, channels: int, strategy):
+    """The :class:`~keras_sr.training.augment.PairCache` of ``--augment-on device --pair-reuse N``
+    (per-replica batch shapes), None without reuse."""
+    if cfg.pair_reuse <= 1:
+        return None
+    from keras_sr.training.augment import PairCache
+
+    b, p = cfg.batch_size // strategy.num_replicas_in_sync, cfg.patch_size
+    return PairCache(cfg.pair_reuse, (b, p // cfg.factor, p // cfg.factor, channels), (b, p, p, channels))
 
 
 class _StochasticDegrade:
@@ -455,7 +464,7 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
     callbacks = [] if custom_loop else [throttled_backup(out / "backup")]
     if cfg.arch in GAN_DISCRIMINATORS:
         with strategy.scope():
-            fit_model = _gan(cfg, net, channels, lr)
+            fit_model = _gan(cfg, net, channels, lr, strategy)
         if cfg.augment_on == "device":
             train_ds = hr_crop_dataset(train_files, pcfg)
     else:
@@ -467,7 +476,8 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
             from keras_sr.training.augment import DeviceAugmented, InnerCheckpoint
 
             with strategy.scope():
-                fit_model = DeviceAugmented(net, cfg.factor, cfg.degradation, cfg.seed, degradation_params(pcfg))
+                fit_model = DeviceAugmented(net, cfg.factor, cfg.degradation, cfg.seed, degradation_params(pcfg),
+                                            reuse=_pair_cache(cfg, channels, strategy))
             train_ds = hr_crop_dataset(train_files, pcfg)
             checkpoint_cls = InnerCheckpoint
             jit = False if get_degradation(cfg.degradation).stochastic else "auto"  # libjpeg: no XLA
@@ -480,6 +490,7 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
             if fit_model is not net:  # build the wrapper and its optimizer before BackupAndRestore
                 fit_model(np.zeros((1, 8, 8, channels), np.float32))
                 fit_model.optimizer.build(fit_model.trainable_variables)
+                fit_model.build_compiled(channels)
         checkpoint = checkpoint_cls(best_path, monitor="val_psnr", mode="max", save_best_only=True)
         if previous and all("val_psnr" in r for r in previous):
             checkpoint.best = max(r["val_psnr"] for r in previous)
