@@ -48,3 +48,24 @@ def test_relative_links_and_images_resolve(page):
             continue
         path = (page.parent / target.split("#")[0]).resolve()
         assert path.exists() or path in PENDING, f"{page.name}: {target}"
+
+
+def test_distill_recipe_flags_are_the_real_cli_options():
+    """Every --option of the import -> distill -> export recipe is an option of that command."""
+    from keras_sr.cli.main import main
+
+    text = (ROOT / "docs" / "import_and_distill.md").read_text()
+    recipe = text[text.index("## Recipe: from an imported .pth"):]
+    block = _bash_blocks(recipe)[0].replace("\\\n", " ")
+    seen = set()
+    for line in block.splitlines():
+        line = line.split("#")[0].strip()
+        if not line.startswith("keras-sr "):
+            continue
+        name = line.split()[1]
+        cmd = main.commands[name]
+        known = {o for p in cmd.params for o in p.opts + p.secondary_opts}
+        flags = re.findall(r"(?<=\s)--?[a-z][a-z0-9-]*", line)
+        assert flags and set(flags) <= known, (name, set(flags) - known)
+        seen.add(name)
+    assert seen == {"import", "distill", "export"}

@@ -419,7 +419,7 @@ def _dataset_options(f):
 
 def _run_eval(model, data, data_root, factor, protocol, metrics, lpips_weights, keep_outputs,
               color=None, shave=None, niqe_params=None, no_reference=False, degradation=None, seed=0,
-              params=None):
+              params=None, outscale=None):
     from keras_sr.data.datasets import is_no_reference, resolve_dataset
     from keras_sr.data.samples import sample_files
     from keras_sr.evaluation.evaluate import evaluate as run
@@ -428,6 +428,12 @@ def _run_eval(model, data, data_root, factor, protocol, metrics, lpips_weights, 
     from keras_sr.inference import Upscaler
 
     folder = resolve_dataset(data, data_root) if data else None
+    if outscale is not None:
+        from keras_sr.inference.outscale import upscaler_at
+
+        if factor is not None and factor != outscale:
+            raise UsageError(f"--factor {factor} and --outscale {outscale} disagree (--outscale is the factor)")
+        model, factor = upscaler_at(model, outscale), outscale
     if no_reference or (folder and is_no_reference(folder)):
         from keras_sr.evaluation import no_reference as nr
 
@@ -435,12 +441,13 @@ def _run_eval(model, data, data_root, factor, protocol, metrics, lpips_weights, 
             raise UsageError("--protocol/--color/--shave/--degradation do not apply to a set without "
                              "ground truth (NIQE on BT.601 Y, no crop)")
         nr.parse_metrics(metrics)
-        return nr.evaluate_no_reference(Upscaler(model, factor), folder or sample_files(), factor,
+        up = model if isinstance(model, Upscaler) else Upscaler(model, factor)
+        return nr.evaluate_no_reference(up, folder or sample_files(), factor,
                                         progress=sys.stderr.isatty(), niqe_params=niqe_params,
                                         strict_scale=factor is not None)
     proto = get_protocol(protocol, color, shave, degradation=degradation, seed=seed, params=params)
     names = parse_metrics(metrics)
-    up = Upscaler(model, factor)
+    up = model if isinstance(model, Upscaler) else Upscaler(model, factor)
     return run(up, folder if folder else sample_files(), factor or up.scale, protocol=proto,
                progress=sys.stderr.isatty(), metric_names=names, lpips_weights=lpips_weights,
                keep_outputs=keep_outputs, strict_scale=factor is not None, niqe_params=niqe_params)
@@ -474,9 +481,12 @@ def _no_reference_set(data, data_root) -> bool:
               "light and heavy (realworld) LR, seeded by --seed: PSNR, SSIM, LPIPS (when its weights are "
               "found), colour bias; default metrics psnr,ssim,lpips,bias.")
 @click.option("--figure", type=click.Path(), help="--ladder: PNG of each model's gain over bicubic vs severity.")
+@click.option("--outscale", type=int, help="Score at this factor a model of a larger scale: it runs at its own "
+              "scale and its output is resized with antialiased Lanczos-3 (as Real-ESRGAN's --outscale and "
+              "`keras-sr distill`'s teacher pool); the label says so, e.g. 'x4 -> x2 Lanczos'.")
 def evaluate(model, data, data_root, factor, color, shave, protocol, metrics, lpips_weights, as_json,
              report, niqe_params, no_reference, degradation, seed, degradation_param, denoise, draws, ladder,
-             figure):
+             figure, outscale):
     """Metrics of a model and of the bicubic baseline, per image and on average.
 
     On a set without ground truth (RealSRSet, or --no-reference) the images are the LR inputs:
@@ -487,7 +497,7 @@ def evaluate(model, data, data_root, factor, color, shave, protocol, metrics, lp
     if ladder:
         return _evaluate_ladder(model, data, data_root, factor, color, shave, protocol, metrics, lpips_weights,
                                 as_json, report, no_reference, degradation, seed, degradation_param, denoise,
-                                draws, figure)
+                                draws, figure, outscale)
     if figure:
         raise UsageError("--figure is for --ladder (evaluate --report writes the figures of one evaluation)")
     if not model:
@@ -513,10 +523,11 @@ def evaluate(model, data, data_root, factor, color, shave, protocol, metrics, lp
     if draws > 1:
         return _evaluate_draws(model, data, data_root, factor, protocol, metrics, lpips_weights, as_json,
                                report, color, shave, niqe_params, no_reference, degradation, seed, params,
-                               draws)
+                               draws, outscale)
     result = _run_eval(model, data, data_root, factor, protocol, metrics, lpips_weights,
                        keep_outputs=bool(report), color=color, shave=shave, niqe_params=niqe_params,
-                       no_reference=no_reference, degradation=degradation, seed=seed, params=params)
+                       no_reference=no_reference, degradation=degradation, seed=seed, params=params,
+                       outscale=outscale)
     if report:
         paths = write_report(result, report)
         click.echo(f"report: {', '.join(str(p) for p in paths.values())}", err=True)
@@ -527,7 +538,8 @@ def evaluate(model, data, data_root, factor, color, shave, protocol, metrics, lp
 
 
 def _evaluate_ladder(models, data, data_root, factor, color, shave, protocol, metrics, lpips_weights, as_json,
-                     report, no_reference, degradation, seed, degradation_param, denoise, draws, figure):
+                     report, no_reference, degradation, seed, degradation_param, denoise, draws, figure,
+                     outscale=None):
     """``evaluate --ladder``: :func:`keras_sr.evaluation.ladder.ladder` over the given models."""
     from keras_sr.data.datasets import is_no_reference, resolve_dataset
     from keras_sr.data.samples import sample_files
@@ -551,14 +563,14 @@ def _evaluate_ladder(models, data, data_root, factor, color, shave, protocol, me
     metric_names = None if metrics is None else [m.strip().lower() for m in metrics.split(",") if m.strip()]
     lad = ladder(loaded, folder if folder else sample_files(), factor, seed=seed, protocol=protocol, color=color,
                  shave=shave, metric_names=metric_names, lpips_weights=lpips_weights, names=names,
-                 progress=sys.stderr.isatty(), echo=lambda m: click.echo(m, err=True))
+                 progress=sys.stderr.isatty(), echo=lambda m: click.echo(m, err=True), outscale=outscale)
     if figure:
         click.echo(f"figure: {ladder_figure(lad, figure)}", err=True)
     click.echo(json.dumps(lad.to_dict(), indent=2) if as_json else format_ladder(lad))
 
 
 def _evaluate_draws(model, data, data_root, factor, protocol, metrics, lpips_weights, as_json, report,
-                    color, shave, niqe_params, no_reference, degradation, seed, params, draws):
+                    color, shave, niqe_params, no_reference, degradation, seed, params, draws, outscale=None):
     """``evaluate --draws N``: the same evaluation on N seeds of the degradation, then the spread."""
     from keras_sr.evaluation.report import format_draws, over_draws, report_folder, write_report
     from keras_sr.models.loading import load_model
@@ -571,7 +583,7 @@ def _evaluate_draws(model, data, data_root, factor, protocol, metrics, lpips_wei
         results.append(_run_eval(model, data, data_root, factor, protocol, metrics, lpips_weights,
                                  keep_outputs=bool(report), color=color, shave=shave,
                                  niqe_params=niqe_params, no_reference=no_reference,
-                                 degradation=degradation, seed=seed + k, params=params))
+                                 degradation=degradation, seed=seed + k, params=params, outscale=outscale))
     agg = over_draws(results)
     text = format_draws(results, agg)
     if folder:

@@ -170,7 +170,10 @@ def evaluate(model, data, scale: int, protocol: str | Protocol = "paper", progre
             comparable = False
         for n in notes:
             warnings.warn(n, KerasSRWarning, stacklevel=2)
-        label = label or info.source or upscaler.model.name
+        if not label:
+            label = info.source or upscaler.model.name
+            note = getattr(upscaler, "note", None)  # an Outscaled model: "x4 -> x2 Lanczos"
+            label = f"{label} ({note})" if note else label
     result = EvalResult(protocol=proto.name, scale=scale, model=str(label or "baseline"),
                         metrics=metric_names, warnings=notes, leaked_files=leaked,
                         comparable=comparable)

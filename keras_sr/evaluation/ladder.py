@@ -117,13 +117,17 @@ def check_sizes(files, dataset: str, scale: int, proto, metric_names) -> None:
 
 def ladder(models, data, scale: int | None = None, seed: int = 0, protocol: str = "paper",
            color: str | None = None, shave: int | None = None, metric_names=None, lpips_weights=None,
-           names=None, progress: bool = False, echo=None) -> Ladder:
+           names=None, progress: bool = False, echo=None, outscale: int | None = None) -> Ladder:
     """Score ``models`` (anything :class:`~keras_sr.inference.Upscaler` takes; several share one
     scale) and bicubic on ``data`` (a folder or files) at every severity of :data:`SEVERITIES`.
 
     ``scale``: the factor (default: the first model's). ``metric_names``: default
     :data:`DEFAULT_METRICS`, LPIPS left out (with a note) when its weights are not found.
     ``names``: labels of the models (default: each model's source). ``echo``: progress lines.
+    ``outscale``: score every model at this factor (:func:`~keras_sr.inference.outscale.upscaler_at`):
+    a model of a larger scale runs at its own and its output is resampled down with antialiased
+    Lanczos-3 (:class:`~keras_sr.inference.outscale.Outscaled`, the filter of ``keras-sr distill``),
+    its label gets `` (x4 -> x2 Lanczos)``; a model of a smaller scale is a ``UsageError``.
     """
     import warnings
 
@@ -146,7 +150,15 @@ def ladder(models, data, scale: int | None = None, seed: int = 0, protocol: str 
     metrics = tuple(m for m in parse_metrics(",".join(metric_names)) if m != "mse")
     if "niqe" in metrics:
         raise UsageError("the ladder scores against the HR: psnr, ssim, lpips, bias (not niqe)")
-    ups = [m if isinstance(m, Upscaler) else Upscaler(m, scale) for m in models]
+    if outscale is not None:
+        from keras_sr.inference.outscale import upscaler_at
+
+        if scale is not None and scale != outscale:
+            raise UsageError(f"--factor {scale} and --outscale {outscale} disagree (--outscale is the factor)")
+        scale = outscale
+        ups = [m if isinstance(m, Upscaler) else upscaler_at(m, outscale) for m in models]
+    else:
+        ups = [m if isinstance(m, Upscaler) else Upscaler(m, scale) for m in models]
     scales = sorted({u.scale for u in ups})
     if scale is None:
         if len(scales) > 1:
@@ -155,6 +167,9 @@ def ladder(models, data, scale: int | None = None, seed: int = 0, protocol: str 
     labels = list(names) if names is not None else [str(u.info.source or u.model.name) for u in ups]
     if len(labels) != len(ups):
         raise UsageError(f"{len(labels)} names for {len(ups)} models")
+    from keras_sr.inference.outscale import Outscaled
+
+    labels = [f"{label} ({up.note})" if isinstance(up, Outscaled) else label for label, up in zip(labels, ups)]
     protos = {sev: get_protocol(protocol, color, shave, degradation=deg, seed=seed)
               for sev, deg in SEVERITIES.items()}
     check_sizes(files, dataset, scale, protos["clean"], metrics)
