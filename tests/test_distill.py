@@ -1,5 +1,6 @@
 """keras_sr.training.distill and `keras-sr distill`: the teacher pool (cache key, growth, rebuild,
-resampling), init from the teacher, a short distillation, resume after kill -9, bad input."""
+resampling), init from the teacher, a short distillation, resume after kill -9, bad input; the GAN
+stage (the discriminator's real = the pool's teacher crops, resume, float32 student, bad input)."""
 
 from __future__ import annotations
 
@@ -232,3 +233,123 @@ def test_distill_loss_terms():
     assert abs(loss(teacher_weight=1) - float(np.mean(np.abs(hr + texture - teacher)))) < 1e-5
     cast = float(D.DistillLoss(teacher_weight=0, color_weight=1)(y_true, hr + 0.01))
     assert abs(cast - 0.01) < 1e-5  # a uniform cast is what it measures
+
+
+# ---------------------------------------------------------------- the GAN stage (--adv-weight > 0)
+
+def test_gan_stage_discriminator_sees_the_pools_teacher_crops_as_real(tiny_data, tmp_path):
+    """SRGAN's own train_step on a pool batch: the discriminator's "real" input is exactly the
+    teacher channels of the label (not HR), its "fake" ones are the student's outputs."""
+    import keras
+
+    from keras_sr.models import unet_discriminator
+    from keras_sr.models.loading import load_model
+
+    teacher = load_model(_teacher(tmp_path / "t.keras"))
+    cfg = type("Cfg", (_Cfg,), {"degradation": "bicubic"})
+    key = D.pool_key(D.weights_sha256(teacher), 4, cfg, "f", validation=False)
+    D.build_pool(tmp_path / "pool", teacher, _images(tiny_data), key, 32, progress=False)
+    pool = D.read_pool(tmp_path / "pool", 32)
+    lr, y = next(iter(D.pool_dataset(pool, 8, 0, training=False)))
+    np.testing.assert_array_equal(y[..., :3].numpy(), pool["teacher"][:8] / np.float32(255))
+    assert not np.array_equal(pool["teacher"][:8], pool["hr"][:8])
+
+    class Spy(keras.Model):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner, self.seen = inner, []
+
+        def call(self, x, training=False):
+            self.seen.append(keras.ops.convert_to_numpy(x))
+            return self.inner(x, training=training)
+
+    spy = Spy(unet_discriminator(3, filters=4))
+    student = build_model("srvgg", 2, channels=3, filters=8, convs=2)
+    gan = D.DistillGAN(student, spy, D.DistillLoss(hr_weight=0.5, color_weight=1.0), 0.1, ema=0.9, scale=2)
+    gan.compile(g_optimizer=keras.optimizers.Adam(1e-3), d_optimizer=keras.optimizers.Adam(1e-3))
+    gan.build_all(8)
+    spy.seen.clear()
+    d0 = [w.copy() for w in spy.inner.get_weights()]
+    before = student(lr).numpy()
+    logs = gan.train_step((lr, y))  # eager: the step train and distill-GAN runs share
+    real, fake = spy.seen[0], spy.seen[1]
+    assert len(spy.seen) == 3 and real.shape == fake.shape == (8, 16, 16, 3)
+    np.testing.assert_array_equal(real, pool["teacher"][:8] / np.float32(255))
+    np.testing.assert_allclose(fake, before, atol=1e-5)  # the student's output before its update
+    assert all(np.isfinite(float(v)) for v in logs.values())
+    assert any(not np.array_equal(a, b) for a, b in zip(d0, spy.inner.get_weights()))
+    assert int(gan.optimizer.iterations) == int(gan.d_optimizer.iterations) == 1
+    val = gan.test_step((lr, y))  # validation: PSNR to the teacher and to HR
+    assert set(val) == {"psnr", "ssim", "psnr_hr"} and float(val["psnr"]) != float(val["psnr_hr"])
+
+
+def test_gan_stage_is_on_only_with_an_explicit_adv_weight():
+    """Plain distill configs keep srgan's 1e-3 default and gan_stage False, so runs started before
+    the GAN stage existed still resume (their config.json has no gan_stage)."""
+    from keras_sr.training.config import TrainConfig
+    from keras_sr.training.trainer import _same_config
+
+    plain = TrainConfig.resolve("srvgg", teacher="t.keras")
+    assert not plain.gan_stage and plain.adv_weight == 1e-3
+    old = {k: v for k, v in plain.to_dict().items() if k != "gan_stage"}
+    assert _same_config(old, plain)
+    gan = TrainConfig.resolve("srvgg", teacher="t.keras", adv_weight=0.1)
+    assert gan.gan_stage and not _same_config(old, gan)
+    assert not TrainConfig.resolve("srvgg", teacher="t.keras", adv_weight=0.0).gan_stage
+    assert not TrainConfig.resolve("realesrgan").gan_stage  # train's GANs: unchanged
+
+
+def test_distill_gan_stage_resumes_after_kill_9_and_saves_a_float32_student(tiny_data, tmp_path):
+    teacher = _teacher(tmp_path / "t.keras")
+    out = tmp_path / "run"
+    cmd = _distill(tiny_data, out, teacher, "--epochs", 30, "--steps-per-epoch", 4, "--degradation", "bicubic",
+                   "--adv-weight", 0.1, "--d-filters", 8, "--ema", 0.9, "--precision", "bf16",
+                   "--hr-weight", 0.5, "--teacher-license", "BSD-3-Clause")
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and not ((out / "backup").exists() and (out / "log.csv").exists()
+                                          and len((out / "log.csv").read_text().splitlines()) >= 4):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = len((out / "log.csv").read_text().splitlines()) - 1
+    assert 3 <= done < 30, done
+    again = subprocess.run(cmd, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "Resuming" in again.stderr
+    from keras_sr.training.callbacks import read_log
+
+    rows = read_log(out / "log.csv")
+    assert [int(r["epoch"]) for r in rows] == list(range(30))
+    assert {"g_loss", "d_loss", "d_real", "val_psnr", "val_psnr_hr"} <= set(rows[-1])
+    rec = json.loads((out / "record.json").read_text())
+    # both optimizers came back from the backup: every step of the run counted once
+    assert rec["optimizer_iterations"] == {"generator": 30 * 4, "discriminator": 30 * 4}
+    assert rec["gan_stage"]["adv_weight"] == 0.1 and rec["gan_stage"]["discriminator_init"] == "scratch"
+    assert rec["teacher"]["license"] == "BSD-3-Clause" and rec["discriminator_params"] > 0
+    from keras_sr.models.loading import load_model
+
+    student = load_model(out)  # the generator (its EMA), float32, naming its teacher
+    assert student.count_params() == rec["params"]
+    assert {w.dtype for w in student.weights} == {"float32"}
+    assert {layer.dtype_policy.name for layer in student.layers} == {"float32"}
+    assert student.sr_info.record["teacher"]["weights_sha256"] == rec["teacher"]["weights_sha256"]
+    assert not (out / "backup").exists() and not (out / "generator.keras").exists()
+
+
+@pytest.mark.parametrize("extra, words", [
+    (["--adv-weight", "-0.1"], "--adv-weight must be >= 0"),
+    (["--adv-weight", "0.1", "--precision", "fp16"], "--precision fp16 needs loss scaling"),
+    (["--ema", "0.9"], "--ema is a momentum"),
+])
+def test_gan_stage_bad_input_is_one_line_exit_2(tiny_data, tmp_path, extra, words):
+    from click.testing import CliRunner
+
+    from keras_sr.cli.main import main
+
+    args = _distill(tiny_data, tmp_path / "run", tmp_path / "t.keras", "--epochs", 1, *extra)[len(CLI):]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 2, r.stderr[-1500:]
+    assert words in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and r.stderr.startswith("Error:")
+    assert not (tmp_path / "run").exists()

@@ -135,12 +135,15 @@ _TRAIN_OPTIONS = [
     click.option("--activation", type=click.Choice(["relu", "tanh"]),
                  help="espcn: activation of the feature layers (relu, default; tanh = the paper's)."),
     click.option("--content", type=click.Choice(["pixel", "vgg"]), help="srgan content loss (default vgg)."),
-    click.option("--adv-weight", type=float, help="srgan adversarial weight (1e-3)."),
+    click.option("--adv-weight", type=float, help="GANs: adversarial weight (srgan 1e-3, realesrgan 0.1). "
+                 "distill: > 0 adds a GAN stage (SRGAN's step, the teacher's output as the discriminator's "
+                 "real; Real-ESRGAN's U-Net discriminator, built from scratch)."),
     click.option("--pixel-weight", type=float, help="srgan: add this x pixel MSE to the content loss (0)."),
     click.option("--lpips-weight", type=float, help="srgan: add this x LPIPS to the generator loss (0)."),
     click.option("--lpips-net", type=click.Choice(["vgg", "alex"]),
                  help="srgan: network of that LPIPS term (vgg, default: not the alex net LPIPS is evaluated with)."),
-    click.option("--d-filters", type=int, help="srgan/realesrgan: discriminator base channels (64, as the papers)."),
+    click.option("--d-filters", type=int, help="srgan/realesrgan/distill's GAN stage: discriminator base channels "
+                 "(64, as the papers)."),
     click.option("--perceptual-weight", type=float,
                  help="GANs: weight of the VGG16 multi-layer L1 perceptual term (realesrgan 1.0; needs the "
                       "LPIPS VGG16 file: --vgg-weights)."),
@@ -165,8 +168,8 @@ _TRAIN_OPTIONS = [
     click.option("--augment-on", type=click.Choice(["pipeline", "device"]),
                  help="Flips/rotations/degradation in tf.data (pipeline) or in the train step (device; "
                       "LR-space models and srgan)."),
-    click.option("--ema", type=float, help="srgan: keep an EMA of the generator weights with this momentum "
-                                         "(e.g. 0.999) and save it instead of the last weights."),
+    click.option("--ema", type=float, help="GANs, distill's GAN stage: keep an EMA of the generator weights with "
+                 "this momentum (e.g. 0.999) and save it instead of the last weights."),
     click.option("--out", "-o", type=click.Path(), help="Run folder (default runs/<arch>_x<factor>_<degradation>)."),
     click.option("--init", help="Start from this model's weights (fine-tuning)."),
     click.option("--recipe", help="A full recipe, e.g. srcnn-keras (SRCNN-keras's original training)."),
@@ -238,9 +241,8 @@ def train(arch, **options):
                f"({mean['delta_psnr']:+.2f} dB)")
 
 
-_NOT_FOR_DISTILL = ("lr_data", "content", "adv_weight", "pixel_weight", "lpips_weight", "lpips_net", "d_filters",
-                    "usm_targets", "vgg_layer", "vgg19_weights", "augment_on", "ema", "recipe", "pair_reuse",
-                    "degradation", "loss")
+_NOT_FOR_DISTILL = ("lr_data", "content", "pixel_weight", "lpips_weight", "lpips_net", "usm_targets", "vgg_layer",
+                    "vgg19_weights", "augment_on", "recipe", "pair_reuse", "degradation", "loss")
 
 
 @main.command()
@@ -266,7 +268,9 @@ def distill(teacher, student, teacher_license, pool_size, degradation, teacher_w
             init_from_teacher, **options):
     """Distil TEACHER into a small STUDENT: the student learns the teacher's output on the same
     degraded LR crops (teacher outputs cached in RUN/pool). x2/x3 students of an x4 teacher learn
-    its output resized down (Lanczos). Re-running the same command resumes."""
+    its output resized down (Lanczos). --adv-weight W > 0: a GAN stage (SRGAN's train step with the
+    teacher's output as "real"; the discriminator starts from scratch, --init loads the student only).
+    Re-running the same command resumes."""
     from keras_sr.models import get_architecture
 
     get_architecture(student)

@@ -93,6 +93,7 @@ class TrainConfig:
     hr_weight: float = 0.0  # L1 to the HR crop
     color_weight: float = 0.0  # L1 between 8x8 means of the output and of the HR crop
     init_from_teacher: bool = False  # copy the teacher's first convs and its output conv
+    gan_stage: bool = False  # distill through SRGAN, the teacher's output as "real" (set by an --adv-weight > 0)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -130,13 +131,22 @@ class TrainConfig:
 
         check_precision(cfg.precision)
         cfg.mixed_precision = cfg.precision == "fp16"
-        if cfg.precision == "fp16" and cfg.arch in GAN_DISCRIMINATORS:
-            raise UsageError(f"--precision fp16 needs loss scaling, which the {cfg.arch} step does not do; "
+        if cfg.teacher is not None and explicit.get("adv_weight") is not None:
+            # distill's GAN stage: on with an explicit --adv-weight > 0 (the 1e-3 default of srgan
+            # stays in the config of plain distill runs, so their resumes still match)
+            if cfg.adv_weight < 0:
+                raise UsageError(f"--adv-weight must be >= 0, got {cfg.adv_weight}")
+            cfg.gan_stage = cfg.adv_weight > 0
+        elif cfg.gan_stage and cfg.teacher is None:
+            raise UsageError("gan_stage is distill's GAN stage: it needs a teacher")
+        if cfg.precision == "fp16" and (cfg.arch in GAN_DISCRIMINATORS or cfg.gan_stage):
+            step = "distill GAN stage" if cfg.gan_stage else cfg.arch
+            raise UsageError(f"--precision fp16 needs loss scaling, which the {step} step does not do; "
                              "use bf16 or fp32")
         if cfg.teacher is not None:
             if cfg.arch in GAN_DISCRIMINATORS:
                 raise UsageError(f"distill trains a plain student; {cfg.arch} is a GAN (distil into srvgg, then "
-                                 "train realesrgan --init from it)")
+                                 "train realesrgan --init from it, or add a GAN stage with --adv-weight)")
             if cfg.pool_size < 1 or min(cfg.teacher_weight, cfg.hr_weight, cfg.color_weight) < 0:
                 raise UsageError("--pool-size must be >= 1 and the loss weights >= 0")
             if cfg.lr_data or cfg.patch_mode != "random" or cfg.augment_on != "pipeline" or cfg.pair_reuse > 1:
@@ -167,9 +177,9 @@ class TrainConfig:
             if get_architecture(cfg.arch).input_mode != "lr":
                 raise UsageError("--augment-on device is implemented for LR-space models and GANs, "
                                  f"not the pre-upsampling {cfg.arch}")
-        if cfg.ema and (cfg.arch not in GAN_DISCRIMINATORS or not 0 < cfg.ema < 1):
-            raise UsageError(f"--ema is a momentum in (0, 1) for {'/'.join(GAN_DISCRIMINATORS)}, "
-                             f"got {cfg.ema} for {cfg.arch}")
+        if cfg.ema and ((cfg.arch not in GAN_DISCRIMINATORS and not cfg.gan_stage) or not 0 < cfg.ema < 1):
+            raise UsageError(f"--ema is a momentum in (0, 1) for {'/'.join(GAN_DISCRIMINATORS)} and distill's "
+                             f"GAN stage (--adv-weight > 0), got {cfg.ema} for {cfg.arch}")
         if cfg.perceptual_weight < 0 or (cfg.perceptual_weight and cfg.arch not in GAN_DISCRIMINATORS
                                          and not cfg.teacher):
             raise UsageError(f"--perceptual-weight is a weight >= 0 for {'/'.join(GAN_DISCRIMINATORS)}, "

@@ -26,6 +26,15 @@ to the teacher's output + ``color_weight`` x L1 between 8x8-pixel means of the o
 channel mean, measured on the severity ladder); the labels are the teacher and HR crops stacked
 on the channel axis.
 Metrics: ``psnr`` (to the teacher) and ``psnr_hr``.
+
+**GAN stage** (``--adv-weight`` > 0, :func:`gan_stage`): the student is trained through
+:class:`~keras_sr.training.gan.SRGAN`'s own ``train_step`` on the same pool batches, with the
+teacher's output as the discriminator's "real": :class:`DistillGAN` hands SRGAN the labels as they
+are (teacher and HR stacked), its content loss is :class:`DistillLoss` (every term above, the
+perceptual one included), and its discriminator is wrapped in :class:`TeacherChannels`, which
+keeps the first ``C`` channels of what it scores: the teacher's crops of a label, all of an output.
+The discriminator is Real-ESRGAN's U-Net (``--d-filters``), built from scratch at every new run;
+both networks take Adam with ``--lr``; ``--ema`` saves the EMA of the student's weights.
 """
 
 from __future__ import annotations
@@ -40,6 +49,7 @@ import numpy as np
 
 from keras_sr._backend import keras, tf
 from keras_sr.errors import KerasSRError, ModelLoadError, UsageError
+from keras_sr.training.gan import SRGAN
 
 POOL_MARGIN = 4  # LR pixels of context the teacher sees around each crop
 CHUNK = 32  # entries per pool file (and per teacher batch)
@@ -396,3 +406,58 @@ def loss_and_metrics(cfg):
     return (DistillLoss(cfg.teacher_weight, cfg.hr_weight, cfg.perceptual_weight, cfg.vgg_weights, cfg.color_weight,
                         precision=cfg.precision),
             [psnr_to_teacher, psnr_to_hr])
+
+
+# ---------------------------------------------------------------- the GAN stage
+
+class TeacherChannels(_k.Model):
+    """A discriminator scoring the first ``channels`` channels of its input: the teacher's crops of a
+    stacked ``(teacher, HR)`` label, the whole of a student's output."""
+
+    def __init__(self, critic, channels: int, **kwargs):
+        super().__init__(**kwargs)
+        self.critic, self.channels = critic, channels
+
+    def call(self, x, training=False):
+        return self.critic(x[..., :self.channels], training=training)
+
+
+class DistillGAN(SRGAN):
+    """:class:`~keras_sr.training.gan.SRGAN` on pool batches ``(lr, concat(teacher, hr))``: its
+    ``train_step`` unchanged, the discriminator reading the teacher channels (real) and the content
+    loss a :class:`DistillLoss`; validation reports ``psnr`` to the teacher, ``ssim`` and ``psnr_hr``."""
+
+    def __init__(self, generator, critic, content_loss, adversarial_weight: float, ema: float = 0.0,
+                 scale: int = 4, seed: int = 0, **kwargs):
+        channels = generator.output_shape[-1]
+        super().__init__(generator, TeacherChannels(critic, channels, name="teacher_channels"), content_loss,
+                         adversarial_weight, scale=scale, ema=ema, seed=seed, **kwargs)
+        self.trackers["psnr_hr"] = _k.metrics.Mean(name="psnr_hr")
+
+    def test_step(self, data):
+        t = tf()
+        lr, y = data
+        sr = t.clip_by_value(self.generator(lr, training=False), 0.0, 1.0)
+        c = sr.shape[-1]
+        for name, ref in (("psnr", y[..., :c]), ("psnr_hr", y[..., c:])):
+            self.trackers[name].update_state(t.image.psnr(ref, sr, max_val=1.0))
+        self.trackers["ssim"].update_state(t.image.ssim(y[..., :c], sr, max_val=1.0))
+        return {n: self.trackers[n].result() for n in ("psnr", "ssim", "psnr_hr")}
+
+
+def gan_stage(cfg, generator, channels: int, lr):
+    """The compiled, built :class:`DistillGAN` around ``generator`` (the student, at the training
+    precision) with a fresh U-Net discriminator of ``cfg.d_filters`` (at the same precision)."""
+    from keras_sr.models import unet_discriminator
+    from keras_sr.training.precision import with_precision
+
+    if not cfg.init and not cfg.init_from_teacher:
+        print("Warning: GAN stage on a fresh student; it usually follows a plain distill run (--init RUN)",
+              file=sys.stderr)
+    critic = with_precision(unet_discriminator(channels, filters=cfg.d_filters), cfg.precision)
+    content, _ = loss_and_metrics(cfg)
+    gan = DistillGAN(generator, critic, content, cfg.adv_weight, ema=cfg.ema, scale=cfg.factor, seed=cfg.seed)
+    gan.compile(g_optimizer=_k.optimizers.Adam(learning_rate=lr, beta_1=0.9),
+                d_optimizer=_k.optimizers.Adam(learning_rate=lr, beta_1=0.9), jit_compile="auto")
+    gan.build_all(max(8, cfg.patch_size // cfg.factor))
+    return gan

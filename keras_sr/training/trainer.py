@@ -363,6 +363,7 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
     _check_config(cfg)
     k = keras()
     spec = get_architecture(cfg.arch)
+    gan = cfg.arch in GAN_DISCRIMINATORS or cfg.gan_stage  # trained through SRGAN's step
     min_size = min_image_size(cfg.patch_size, cfg.factor, cfg.patch_mode)
     manifest = None
     if len(cfg.data) == 1 and is_shard_folder(cfg.data[0]):
@@ -402,7 +403,7 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
     # A run stopped after its last epoch but before model.keras was written (killed, or an error in
     # the final evaluation): every epoch is logged and the best checkpoint is there, so the run is
     # finished from them instead of starting again over its own log.
-    fit_done = (not resuming and cfg.arch not in GAN_DISCRIMINATORS and (out / "best.keras").exists()
+    fit_done = (not resuming and not gan and (out / "best.keras").exists()
                 and len(read_log(out / "log.csv")) >= cfg.epochs)
     if fit_done and not (previous_cfg is not None and _same_config(previous_cfg, cfg)):
         raise KerasSRError(f"{out} holds a stopped run with a different config; re-run it with the same "
@@ -462,7 +463,10 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
     if saved_epochs is not None and len(previous) > saved_epochs:  # epochs after the last backup run again
         previous = trim_log(log_path, saved_epochs)
     callbacks = [] if custom_loop else [throttled_backup(out / "backup")]
-    if cfg.arch in GAN_DISCRIMINATORS:
+    if cfg.gan_stage:  # distill's GAN stage: the pool's teacher output is the discriminator's "real"
+        with strategy.scope():
+            fit_model = distill.gan_stage(cfg, net, channels, lr)
+    elif gan:
         with strategy.scope():
             fit_model = _gan(cfg, net, channels, lr, strategy)
         if cfg.augment_on == "device":
@@ -522,12 +526,12 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
                       steps_per_epoch=steps if cfg.patch_mode == "random" else None,
                       callbacks=callbacks, verbose=verbose)
     wall = time.time() - t0
-    if cfg.arch in GAN_DISCRIMINATORS and cfg.ema:
+    if gan and cfg.ema:
         fit_model.use_ema_weights()  # the saved and evaluated generator is the EMA
     if net is not model:  # the trained weights into the float32 network
         model.set_weights(net.get_weights())
     rows = read_log(log_path)
-    loss_key = "g_loss" if cfg.arch in GAN_DISCRIMINATORS else "loss"
+    loss_key = "g_loss" if gan else "loss"
     if not rows or not np.isfinite(rows[-1].get(loss_key, np.nan)):
         raise KerasSRError("training diverged (non-finite loss); try a lower --lr")
     if best_path.exists():
@@ -552,7 +556,6 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
     if timed and steps:
         record["ms_per_step"] = round(float(np.median(timed)) / steps * 1000, 1)
     # optimizer steps over the whole run, resumed parts included (restored from the backup)
-    gan = cfg.arch in GAN_DISCRIMINATORS
     record["optimizer_iterations"] = {"generator" if gan else "model": _steps(fit_model.optimizer)}
     if fit_done:  # the optimizer of the finished fit is gone: count the logged epochs instead
         record["optimizer_iterations"] = {"model": None, "logged_epochs_x_steps": len(rows) * (steps or 0)}
@@ -573,6 +576,10 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
                      params=degradation_params(pcfg))
     if teacher_record is not None:
         record["teacher"] = teacher_record
+        if cfg.gan_stage:
+            record["gan_stage"] = {"real": "teacher output (pool)", "adv_weight": cfg.adv_weight,
+                                   "discriminator": "unet", "d_filters": cfg.d_filters,
+                                   "discriminator_init": "scratch", "ema": cfg.ema}
         last = rows[-1]
         record["validation"] = {"mean": {"val_psnr_patches": last.get("val_psnr_hr"),
                                          "val_psnr_to_teacher": last.get("val_psnr")}, "rows": []}
@@ -582,7 +589,7 @@ def train(cfg: TrainConfig, overwrite: bool = False, verbose: int | str = "auto"
     else:  # shards / paired LR files: the last epoch's validation metrics (held-out patches)
         record["validation"] = {"mean": {"val_psnr_patches": rows[-1].get("val_psnr")}, "rows": []}
     save_with_info(model, out / "model.keras", info)
-    if gan:  # the generator alone, for upscale/export
+    if cfg.arch in GAN_DISCRIMINATORS:  # the generator alone, for upscale/export
         save_with_info(model, out / "generator.keras", info)
     _write_json(out / "record.json", record)
     plot_curves(log_path, out / "curves.png", title)
