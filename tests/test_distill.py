@@ -235,6 +235,27 @@ def test_distill_loss_terms():
     assert abs(cast - 0.01) < 1e-5  # a uniform cast is what it measures
 
 
+def test_distill_lpips_term_is_lpips_to_the_teacher_at_the_training_precision(shared_path):
+    """``--lpips-weight`` adds weight x LPIPS(teacher, SR) (the LPIPS module's own distance, not the
+    HR's); under bf16 its VGG16 runs in bf16 and the term stays within 3% of float32."""
+    from keras_sr.evaluation.lpips import lpips
+
+    vgg = str(shared_path("weights", "perceptual", "lpips_vgg16_v0.1.npz"))
+    rng = np.random.default_rng(0)
+    hr = rng.random((2, 32, 32, 3), np.float32)
+    teacher = np.clip(hr + rng.normal(0, 0.1, hr.shape).astype(np.float32), 0, 1)
+    sr = np.clip(hr + rng.normal(0, 0.2, hr.shape).astype(np.float32), 0, 1)
+    y_true = np.concatenate([teacher, hr], -1)
+    expected = 0.5 * float(np.mean(lpips(teacher, sr, "vgg", vgg)))
+    assert expected > 0.01 and abs(expected - 0.5 * float(np.mean(lpips(hr, sr, "vgg", vgg)))) > 1e-3
+    got = float(D.DistillLoss(teacher_weight=0, lpips_weight=0.5, lpips_weights=vgg)(y_true, sr))
+    assert got == pytest.approx(expected, rel=1e-4)
+    loss = D.DistillLoss(teacher_weight=0, lpips_weight=0.5, lpips_weights=vgg, precision="bf16")
+    assert all(layer.compute_dtype == "bfloat16" for layer in loss.lpips.model.features.layers if layer.weights)
+    bf16 = float(loss(y_true, sr))
+    assert bf16 == pytest.approx(expected, rel=0.03) and bf16 != pytest.approx(expected, rel=1e-6)
+
+
 # ---------------------------------------------------------------- the GAN stage (--adv-weight > 0)
 
 def test_gan_stage_discriminator_sees_the_pools_teacher_crops_as_real(tiny_data, tmp_path):

@@ -139,9 +139,10 @@ _TRAIN_OPTIONS = [
                  "distill: > 0 adds a GAN stage (SRGAN's step, the teacher's output as the discriminator's "
                  "real; Real-ESRGAN's U-Net discriminator, built from scratch)."),
     click.option("--pixel-weight", type=float, help="srgan: add this x pixel MSE to the content loss (0)."),
-    click.option("--lpips-weight", type=float, help="srgan: add this x LPIPS to the generator loss (0)."),
+    click.option("--lpips-weight", type=float, help="srgan: add this x LPIPS to the generator loss; distill: x "
+                 "LPIPS to the teacher's output (0; vgg needs --vgg-weights)."),
     click.option("--lpips-net", type=click.Choice(["vgg", "alex"]),
-                 help="srgan: network of that LPIPS term (vgg, default: not the alex net LPIPS is evaluated with)."),
+                 help="srgan/distill: network of that LPIPS term (vgg, default: not the alex net LPIPS is evaluated with)."),
     click.option("--d-filters", type=int, help="srgan/realesrgan/distill's GAN stage: discriminator base channels "
                  "(64, as the papers)."),
     click.option("--perceptual-weight", type=float,
@@ -241,7 +242,7 @@ def train(arch, **options):
                f"({mean['delta_psnr']:+.2f} dB)")
 
 
-_NOT_FOR_DISTILL = ("lr_data", "content", "pixel_weight", "lpips_weight", "lpips_net", "usm_targets", "vgg_layer",
+_NOT_FOR_DISTILL = ("lr_data", "content", "pixel_weight", "usm_targets", "vgg_layer",
                     "vgg19_weights", "augment_on", "recipe", "pair_reuse", "degradation", "loss")
 
 

@@ -151,6 +151,7 @@ class LPIPS:
         fb = self.features((2.0 * b - 1.0 - self.shift) / self.scale)
         total = 0.0
         for xa, xb, w in zip(fa, fb, self.heads):
+            xa, xb = t.cast(xa, t.float32), t.cast(xb, t.float32)  # a bf16 feature network (LPIPSLoss)
             na = xa / (t.sqrt(t.reduce_sum(xa * xa, axis=-1, keepdims=True)) + 1e-10)
             nb = xb / (t.sqrt(t.reduce_sum(xb * xb, axis=-1, keepdims=True)) + 1e-10)
             total += t.reduce_mean(t.reduce_sum(t.square(na - nb) * w, axis=-1), axis=[1, 2])

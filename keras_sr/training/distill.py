@@ -21,7 +21,8 @@ disk and reused across epochs and resumes:
 Training batches are pool entries, shuffled, with one random rotation/flip per batch applied to
 LR, teacher and HR alike. The loss (:class:`DistillLoss`) is ``teacher_weight`` x L1 to the
 teacher's output + ``hr_weight`` x L1 to HR + ``perceptual_weight`` x VGG16 perceptual distance
-to the teacher's output + ``color_weight`` x L1 between 8x8-pixel means of the output and of HR
+to the teacher's output + ``lpips_weight`` x LPIPS (``lpips_net``, VGG by default: not the AlexNet
+LPIPS evaluates with) to the teacher's output + ``color_weight`` x L1 between 8x8-pixel means of the output and of HR
 (the colour of the HR, the detail of the teacher: Real-ESRGAN's models add a cast of ~2 levels of
 channel mean, measured on the severity ladder); the labels are the teacher and HR crops stacked
 on the channel axis.
@@ -306,10 +307,13 @@ def pool_dataset(pool: dict, batch_size: int, seed: int, training: bool):
 @_k.saving.register_keras_serializable(package="keras_sr")
 class DistillLoss(_k.losses.Loss):
     """``teacher_weight`` L1(SR, teacher) + ``hr_weight`` L1(SR, HR) + ``perceptual_weight``
-    perceptual(teacher, SR) with ``y_true`` = teacher and HR stacked on the channel axis."""
+    perceptual(teacher, SR) + ``lpips_weight`` LPIPS(teacher, SR) + ``color_weight`` colour term,
+    with ``y_true`` = teacher and HR stacked on the channel axis. The feature networks run at
+    ``precision`` (bf16: their convolutions; every difference and the loss in float32)."""
 
     def __init__(self, teacher_weight: float = 1.0, hr_weight: float = 0.0, perceptual_weight: float = 0.0,
                  vgg_weights: str | None = None, color_weight: float = 0.0, precision: str = "fp32",
+                 lpips_weight: float = 0.0, lpips_net: str = "vgg", lpips_weights: str | None = None,
                  name: str = "distill", **kwargs):
         super().__init__(name=name, **kwargs)
         self.teacher_weight, self.hr_weight, self.perceptual_weight = teacher_weight, hr_weight, perceptual_weight
@@ -321,6 +325,12 @@ class DistillLoss(_k.losses.Loss):
             from keras_sr.training.losses import PerceptualLoss
 
             self.perceptual = PerceptualLoss(vgg_weights, precision=precision)
+        self.lpips_weight, self.lpips_net, self.lpips_weights = lpips_weight, lpips_net, lpips_weights
+        self.lpips = None
+        if lpips_weight:
+            from keras_sr.training.losses import LPIPSLoss
+
+            self.lpips = LPIPSLoss(lpips_net, lpips_weights, precision=precision)
 
     def call(self, y_true, y_pred):
         ops = _k.ops
@@ -331,6 +341,8 @@ class DistillLoss(_k.losses.Loss):
             loss = loss + self.hr_weight * ops.mean(ops.abs(y_pred - hr), axis=[1, 2, 3])
         if self.perceptual is not None:
             loss = loss + self.perceptual_weight * self.perceptual.call(teacher, y_pred)
+        if self.lpips is not None:
+            loss = loss + self.lpips_weight * self.lpips.call(teacher, y_pred)
         if self.color_weight:  # local colour (8x8 HR-pixel means) of the HR, not the teacher's cast
             pool = lambda v: ops.average_pool(v, COLOR_POOL, COLOR_POOL, padding="valid")  # noqa: E731
             loss = loss + self.color_weight * ops.mean(ops.abs(pool(y_pred) - pool(hr)), axis=[1, 2, 3])
@@ -339,7 +351,8 @@ class DistillLoss(_k.losses.Loss):
     def get_config(self):
         return {**super().get_config(), "teacher_weight": self.teacher_weight, "hr_weight": self.hr_weight,
                 "perceptual_weight": self.perceptual_weight, "vgg_weights": self.vgg_weights,
-                "color_weight": self.color_weight, "precision": self.precision}
+                "color_weight": self.color_weight, "precision": self.precision, "lpips_weight": self.lpips_weight,
+                "lpips_net": self.lpips_net, "lpips_weights": self.lpips_weights}
 
 
 def _psnr(y_true, y_pred):
@@ -403,8 +416,14 @@ def prepare(cfg, out: Path, train_files, val_files, channels: int, data_sha: str
 
 
 def loss_and_metrics(cfg):
+    lpips_weights = None
+    if cfg.lpips_weight:
+        from keras_sr.training.trainer import _alex_weights
+
+        lpips_weights = cfg.vgg_weights if cfg.lpips_net == "vgg" else _alex_weights(cfg)
     return (DistillLoss(cfg.teacher_weight, cfg.hr_weight, cfg.perceptual_weight, cfg.vgg_weights, cfg.color_weight,
-                        precision=cfg.precision),
+                        precision=cfg.precision, lpips_weight=cfg.lpips_weight or 0.0, lpips_net=cfg.lpips_net,
+                        lpips_weights=lpips_weights),
             [psnr_to_teacher, psnr_to_hr])
 
 

@@ -51,19 +51,25 @@ class LPIPSLoss(_k.losses.Loss):
     Inputs are clipped to [0, 1]; the networks are frozen (only the generator is updated).
     """
 
-    def __init__(self, net: str = "vgg", weights: str | None = None, name: str = "lpips_loss", **kwargs):
+    def __init__(self, net: str = "vgg", weights: str | None = None, name: str = "lpips_loss",
+                 precision: str = "fp32", **kwargs):
         super().__init__(name=name, **kwargs)
-        from keras_sr.evaluation.lpips import get_lpips
+        from keras_sr.evaluation.lpips import LPIPS, get_lpips
+        from keras_sr.training.precision import frozen_at_precision
 
-        self.net, self.weights = net, weights
-        self.model = get_lpips(net, str(weights) if weights else None)  # frozen networks
+        self.net, self.weights, self.precision = net, weights, precision
+        if precision == "fp32":
+            self.model = get_lpips(net, str(weights) if weights else None)  # frozen networks
+        else:  # its own copy: the feature network at the training precision, distances in float32
+            self.model = LPIPS(net, str(weights) if weights else None)
+            self.model.features = frozen_at_precision(self.model.features, precision)
 
     def call(self, y_true, y_pred):
         ops = _k.ops
         return self.model.distance(ops.clip(y_true, 0.0, 1.0), ops.clip(y_pred, 0.0, 1.0))
 
     def get_config(self):
-        return {**super().get_config(), "net": self.net, "weights": self.weights}
+        return {**super().get_config(), "net": self.net, "weights": self.weights, "precision": self.precision}
 
 
 # Real-ESRGAN's perceptual loss (options/train_realesrgan_x4plus.yml): VGG19 conv1_2, conv2_2,
