@@ -8,14 +8,8 @@ they skip naming what is missing.
 
 from __future__ import annotations
 
-import base64
-import functools
-import http.server
-import io
 import json
-import os
 import shutil
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -25,15 +19,11 @@ from PIL import Image
 
 from keras_sr.cli.main import main
 from keras_sr.export.web import find_runtime, mirror_index, tile_plan, upscale_tiled
+from keras_sr.export.web_page import CHROMIUM, Page  # the page in headless Chromium (also tools/bench_web.py)
 
-CHROMIUM = os.environ.get("KERAS_SR_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 RUNTIME = Path(__file__).resolve().parents[1] / "web" / "node_modules"  # `npm ci` in web/ (also for
 # a non-editable install of keras_sr, whose own default would not look here)
 MODEL = "abpn-x2"  # small, int8-friendly shipped model
-# LiteRT's C++ log lines reach the console as errors ("INFO: ...", "WARNING: ..."); anything else fails
-NATIVE_LOG = ("INFO: ", "WARNING: ")
 
 
 # ---- the tile plan (no browser) -----------------------------------------------------------------
@@ -123,55 +113,6 @@ def web(tmp_path_factory):
     result = CliRunner().invoke(main, ["export", MODEL, "-f", "2", "--web", str(folder), "--web-runtime", str(RUNTIME)])
     assert result.exit_code == 0, result.output
     return folder, json.loads((folder / "model.json").read_text())
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-class Page:
-    """The page served from 127.0.0.1, every other request blocked (and recorded)."""
-
-    def __init__(self, folder: Path):
-        from playwright.sync_api import sync_playwright
-
-        handler = functools.partial(_QuietHandler, directory=str(folder))
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.base = f"http://127.0.0.1:{self.server.server_port}/"
-        self.blocked, self.console, self.errors = [], [], []
-        self.pw = sync_playwright().start()
-        self.browser = self.pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        self.page = self.browser.new_page()
-        self.page.route("**/*", self._route)
-        self.page.on("console", lambda m: self.console.append((m.type, m.text)))
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.goto(self.base)
-        self.page.evaluate("window.kerasSR.ready")
-
-    def _route(self, route):
-        if route.request.url.startswith(self.base):
-            route.continue_()
-        else:
-            self.blocked.append(route.request.url)
-            route.abort()
-
-    def upscale(self, image: np.ndarray, fmt="PNG", step=None, **save) -> np.ndarray:
-        buf = io.BytesIO()
-        Image.fromarray(image).save(buf, fmt, **save)
-        url = f"data:image/{fmt.lower()};base64," + base64.b64encode(buf.getvalue()).decode()
-        out = self.page.evaluate("([u, step]) => window.kerasSR.upscaleURL(u, {step})", [url, step])
-        return np.asarray(Image.open(io.BytesIO(base64.b64decode(out.split(",", 1)[1]))))
-
-    def problems(self) -> list:
-        bad = [t for kind, t in self.console if kind == "error" and not t.startswith(NATIVE_LOG)]
-        return self.blocked + self.errors + bad
-
-    def close(self):
-        self.browser.close()
-        self.pw.stop()
-        self.server.shutdown()
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,6 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 
 def main():
@@ -46,7 +45,7 @@ def main():
 
     from keras_sr.export import interpreter, run_tflite
     from keras_sr.export.web import upscale_tiled
-    from test_web import Page
+    from keras_sr.export.web_page import Page
 
     tmp = tempfile.TemporaryDirectory()
     web = Path(args.web) if args.web else Path(tmp.name) / "web"
