@@ -19,7 +19,7 @@ from PIL import Image
 
 from keras_sr.cli.main import main
 from keras_sr.export.web import find_runtime, mirror_index, tile_plan, upscale_tiled
-from keras_sr.export.web_page import CHROMIUM, Page  # the page in headless Chromium (also tools/bench_web.py)
+from keras_sr.export.web_page import CHROMIUM, WebPage  # also used by tools/bench_web.py
 
 RUNTIME = Path(__file__).resolve().parents[1] / "web" / "node_modules"  # `npm ci` in web/ (also for
 # a non-editable install of keras_sr, whose own default would not look here)
@@ -117,7 +117,7 @@ def web(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def page(web):
-    p = Page(web[0])
+    p = WebPage(web[0])
     yield p
     p.close()
 
