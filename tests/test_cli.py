@@ -8,24 +8,10 @@ import sys
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
-from keras_sr.cli.main import main
+from cli_helpers import assert_one_line_error, run
 from keras_sr.models import ModelInfo, build_model, save_with_info
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
-
-
-def assert_one_line_error(result, code, *fragments):
-    assert result.exit_code == code, result.output
-    err = result.stderr.strip()
-    assert "Traceback" not in result.output
-    assert len(err.splitlines()) == 1, err
-    for f in fragments:
-        assert f in err, err
 
 
 @pytest.fixture(scope="module")

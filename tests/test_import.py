@@ -13,10 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
-from keras_sr.cli.main import main
+from cli_helpers import assert_one_line_error, run
 from keras_sr.errors import ModelLoadError, UsageError
 from keras_sr.importers import import_weights, parse_blend, read_state_dict
 
@@ -32,19 +31,6 @@ PARITY = {  # fixture: (file, layout, nested)
     "srvgg_x2": ("srvgg_x2.pth", "srvgg", None),
     "srvgg_x3": ("srvgg_x3.pth", "srvgg", None),
 }
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
-
-
-def one_line_error(result, code, *fragments):
-    assert result.exit_code == code, result.output
-    err = result.stderr.strip()
-    assert "Traceback" not in result.output and len(err.splitlines()) == 1, err
-    for f in fragments:
-        assert f in err, err
-    return err
 
 
 def lr_input():
@@ -141,7 +127,7 @@ def test_forbidden_global_is_refused_and_nothing_runs(tmp_path, fmt):
     with pytest.raises(ModelLoadError, match=f"pickle wants global '{glob}'"):
         read_state_dict(path)
     out = tmp_path / "out.keras"
-    err = one_line_error(run("import", path, "-o", out), 1, f"'{glob}'", "only tensor/container globals")
+    err = assert_one_line_error(run("import", path, "-o", out), 1, f"'{glob}'", "only tensor/container globals")
     assert "refusing to load evil.pth" in err
     assert not marker.exists() and not out.exists() and not out.with_suffix(".json").exists()
 
@@ -191,7 +177,7 @@ def test_bad_files_are_one_line_errors_without_output(tmp_path, case):
         path = tmp_path / "list.pth"
         _zip_pth(path, pickle.dumps([1, 2, 3], protocol=2))
     out = tmp_path / "out.keras"
-    one_line_error(run("import", path, "-o", out), 1)
+    assert_one_line_error(run("import", path, "-o", out), 1)
     assert not out.exists() and not out.with_suffix(".json").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp files left
 
@@ -212,30 +198,30 @@ def srvgg_sd():
 def test_missing_keys(tmp_path, srvgg_sd):
     del srvgg_sd["body.4.bias"]
     path = _save_st(tmp_path / "m.safetensors", srvgg_sd)
-    one_line_error(run("import", path, "-o", tmp_path / "o.keras"), 1, "missing", "body.4.bias")
+    assert_one_line_error(run("import", path, "-o", tmp_path / "o.keras"), 1, "missing", "body.4.bias")
     assert not (tmp_path / "o.keras").exists()
 
 
 def test_shapes_that_do_not_fit(tmp_path, srvgg_sd):
     srvgg_sd["body.4.weight"] = srvgg_sd["body.4.weight"][:, :5]
     path = _save_st(tmp_path / "s.safetensors", srvgg_sd)
-    one_line_error(run("import", path, "-o", tmp_path / "o.keras"), 1, "do not fit", "body.4.weight",
-                   "(8, 8, 3, 3)")
+    assert_one_line_error(run("import", path, "-o", tmp_path / "o.keras"), 1, "do not fit", "body.4.weight",
+                          "(8, 8, 3, 3)")
     assert not (tmp_path / "o.keras").exists()
 
 
 def test_unused_keys_and_unrecognised_layouts(tmp_path, srvgg_sd):
     srvgg_sd["extra.weight"] = np.zeros(3, np.float32)
     path = _save_st(tmp_path / "x.safetensors", srvgg_sd)
-    one_line_error(run("import", path, "-o", tmp_path / "o.keras"), 1, "not part of", "extra.weight")
+    assert_one_line_error(run("import", path, "-o", tmp_path / "o.keras"), 1, "not part of", "extra.weight")
     path = _save_st(tmp_path / "u.safetensors", {"a.b": np.zeros(2, np.float32), "c.d": np.ones(1, np.float32)})
-    one_line_error(run("import", path, "-o", tmp_path / "o.keras"), 1, "unrecognised state dict",
-                   "conv_first.weight", "body.0.rdb1.conv1.weight", "model.0.weight", "body.0.weight",
-                   "found: a.b, c.d")
-    one_line_error(run("import", FIX / "srvgg_x4.pth", "--arch", "rrdbnet", "-o", tmp_path / "o.keras"), 1,
-                   "expected basicsr-rrdbnet keys")
-    one_line_error(run("import", FIX / "srvgg_x4.pth", "--scale", "2", "-o", tmp_path / "o.keras"), 1,
-                   "x4 srvgg", "not x2")
+    assert_one_line_error(run("import", path, "-o", tmp_path / "o.keras"), 1, "unrecognised state dict",
+                          "conv_first.weight", "body.0.rdb1.conv1.weight", "model.0.weight", "body.0.weight",
+                          "found: a.b, c.d")
+    assert_one_line_error(run("import", FIX / "srvgg_x4.pth", "--arch", "rrdbnet", "-o", tmp_path / "o.keras"), 1,
+                          "expected basicsr-rrdbnet keys")
+    assert_one_line_error(run("import", FIX / "srvgg_x4.pth", "--scale", "2", "-o", tmp_path / "o.keras"), 1,
+                          "x4 srvgg", "not x2")
     assert not (tmp_path / "o.keras").exists()
 
 
@@ -266,14 +252,14 @@ def test_blend_equals_pytorch_dni(tmp_path):
 
 def test_blend_refuses_other_architectures_shapes_and_weights(tmp_path):
     out = tmp_path / "mix.keras"
-    one_line_error(run("import", "--blend", f"{FIX / 'srvgg_x4.pth'}:0.5", "--blend",
-                       f"{FIX / 'rrdb_x1_basicsr.pth'}:0.5", "-o", out), 1, "cannot blend", "architectures")
-    one_line_error(run("import", "--blend", f"{FIX / 'srvgg_x4.pth'}:0.5", "--blend",
-                       f"{FIX / 'srvgg_x2.pth'}:0.5", "-o", out), 1, "cannot blend", "shapes differ")
-    one_line_error(run("import", "--blend", f"{FIX / 'srvgg_x4.pth'}:0.5", "--blend",
-                       f"{FIX / 'srvgg_x4_b.pth'}:0.4", "-o", out), 2, "sum to 1")
-    one_line_error(run("import", "--blend", f"{FIX / 'srvgg_x4.pth'}", "-o", out), 2, "PATH:WEIGHT")
-    one_line_error(run("import", FIX / "srvgg_x4.pth", "--blend", f"{FIX / 'srvgg_x4.pth'}:1", "-o", out), 2)
+    assert_one_line_error(run("import", "--blend", f"{FIX / 'srvgg_x4.pth'}:0.5", "--blend",
+                              f"{FIX / 'rrdb_x1_basicsr.pth'}:0.5", "-o", out), 1, "cannot blend", "architectures")
+    assert_one_line_error(run("import", "--blend", f"{FIX / 'srvgg_x4.pth'}:0.5", "--blend",
+                              f"{FIX / 'srvgg_x2.pth'}:0.5", "-o", out), 1, "cannot blend", "shapes differ")
+    assert_one_line_error(run("import", "--blend", f"{FIX / 'srvgg_x4.pth'}:0.5", "--blend",
+                              f"{FIX / 'srvgg_x4_b.pth'}:0.4", "-o", out), 2, "sum to 1")
+    assert_one_line_error(run("import", "--blend", f"{FIX / 'srvgg_x4.pth'}", "-o", out), 2, "PATH:WEIGHT")
+    assert_one_line_error(run("import", FIX / "srvgg_x4.pth", "--blend", f"{FIX / 'srvgg_x4.pth'}:1", "-o", out), 2)
     assert not out.exists() and not out.with_suffix(".json").exists()
     with pytest.raises(UsageError, match="at least two"):
         parse_blend(["a.pth:1"])
@@ -307,7 +293,7 @@ def test_cli_import_writes_model_and_card(imported):
     assert model.sr_info.size_multiple == 2 and model.sr_info.degradation == "realesrgan"
     assert np.abs(np.asarray(model(lr_input())) - torch_output("rrdb_x2_basicsr")).max() < 1e-5
     before = out.read_bytes()
-    one_line_error(run("import", FIX / "rrdb_x2_basicsr.pth", "-o", out), 1, "exists", "--overwrite")
+    assert_one_line_error(run("import", FIX / "rrdb_x2_basicsr.pth", "-o", out), 1, "exists", "--overwrite")
     assert out.read_bytes() == before
     assert run("import", FIX / "rrdb_x2_basicsr.pth", "-o", out, "--overwrite",
                "--degradation", "realesrgan").exit_code == 0

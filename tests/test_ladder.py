@@ -7,29 +7,16 @@ import json
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from keras_sr.cli.main import main
+from cli_helpers import assert_one_line_error, run
 from keras_sr.evaluation.ladder import SEVERITIES
 
 FAST = ("--metrics", "psnr,ssim,bias")
 
 
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
-
-
 def as_json(result):
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout[result.stdout.index("{"):])
-
-
-def assert_one_line_error(result, code, *fragments):
-    assert result.exit_code == code, result.output
-    err = result.stderr.strip()
-    assert "Traceback" not in result.output and len(err.splitlines()) == 1, err
-    for f in fragments:
-        assert f in err, err
 
 
 @pytest.fixture()

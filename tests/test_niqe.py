@@ -7,27 +7,14 @@ import json
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
-from keras_sr.cli.main import main
+from cli_helpers import assert_one_line_error, run
 from keras_sr.errors import KerasSRError
 from keras_sr.evaluation import niqe as N
 
 MATLAB_BABOON = 5.72957338  # official MATLAB R2021a niqe_release on calibration/baboon.png
 PUBLISHED_REALSRSET_BICUBIC_X4 = 7.72  # mean of the 20 images, Y, no crop
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
-
-
-def assert_one_line_error(result, code, *fragments):
-    assert result.exit_code == code, result.output
-    err = result.stderr.strip()
-    assert "Traceback" not in result.output and len(err.splitlines()) == 1, err
-    for f in fragments:
-        assert f in err, err
 
 
 @pytest.fixture()

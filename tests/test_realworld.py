@@ -12,9 +12,8 @@ import types
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from keras_sr.cli.main import main
+from cli_helpers import run as run_cli
 from keras_sr.data import realworld as rw
 from keras_sr.errors import UsageError
 
@@ -23,10 +22,6 @@ def tf():
     import tensorflow
 
     return tensorflow
-
-
-def run_cli(*args):
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 
 def u8(x) -> np.ndarray:

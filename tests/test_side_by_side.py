@@ -6,16 +6,11 @@ import json
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
-from keras_sr.cli.main import main
+from cli_helpers import run
 from keras_sr.inference import side_by_side as sbs
 from keras_sr.zoo import default_model
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 
 def panel(fig: np.ndarray, p: dict) -> np.ndarray:

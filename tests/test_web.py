@@ -8,9 +8,8 @@ they skip naming what is missing.
 
 from __future__ import annotations
 
-import base64
-import io
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -18,9 +17,10 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from browser import Page, need_browser
+from browser import need_browser
 from keras_sr.cli.main import main
 from keras_sr.export.web import find_runtime, mirror_index, tile_plan, upscale_tiled
+from keras_sr.export.web_page import CHROMIUM, WebPage  # also used by tools/bench_web.py
 
 RUNTIME = Path(__file__).resolve().parents[1] / "web" / "node_modules"  # `npm ci` in web/ (also for
 # a non-editable install of keras_sr, whose own default would not look here)
@@ -111,20 +111,6 @@ def web(tmp_path_factory):
     result = CliRunner().invoke(main, ["export", MODEL, "-f", "2", "--web", str(folder), "--web-runtime", str(RUNTIME)])
     assert result.exit_code == 0, result.output
     return folder, json.loads((folder / "model.json").read_text())
-
-
-class WebPage(Page):
-    """The export's page (:class:`browser.Page`) with ``upscale``: an image through the page."""
-
-    def __init__(self, folder: Path):
-        super().__init__(folder, "window.kerasSR.ready")
-
-    def upscale(self, image: np.ndarray, fmt="PNG", step=None, **save) -> np.ndarray:
-        buf = io.BytesIO()
-        Image.fromarray(image).save(buf, fmt, **save)
-        url = f"data:image/{fmt.lower()};base64," + base64.b64encode(buf.getvalue()).decode()
-        out = self.page.evaluate("([u, step]) => window.kerasSR.upscaleURL(u, {step})", [url, step])
-        return np.asarray(Image.open(io.BytesIO(base64.b64decode(out.split(",", 1)[1]))))
 
 
 @pytest.fixture(scope="module")

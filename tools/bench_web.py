@@ -29,7 +29,6 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 
 def main():
@@ -46,7 +45,7 @@ def main():
 
     from keras_sr.export import interpreter, run_tflite
     from keras_sr.export.web import upscale_tiled
-    from test_web import Page
+    from keras_sr.export.web_page import WebPage
 
     tmp = tempfile.TemporaryDirectory()
     web = Path(args.web) if args.web else Path(tmp.name) / "web"
@@ -66,7 +65,7 @@ def main():
                                [: args.size, : args.size])
     lr_mp, out_mp = args.size**2 / 1e6, (args.size * s) ** 2 / 1e6
     load = os.getloadavg()[0]
-    page = Page(web)
+    page = WebPage(web)
     try:
         buf = io.BytesIO()
         Image.fromarray(rgb).save(buf, "PNG")
