@@ -40,7 +40,8 @@ setup(
         "gpu": ["tensorflow[and-cuda]>=2.16,<3"],
         "lite": ["ai-edge-litert>=1.0"],
         "import": ["safetensors>=0.4"],  # .safetensors checkpoints (keras-sr import); .pth needs nothing
-        "test": ["pytest>=7", "ai-edge-litert>=1.0", "safetensors>=0.4",
+        "test": ["pytest>=7", "pytest-xdist>=3",  # -n 2 --dist loadfile: both cores, one worker per test file
+                 "ai-edge-litert>=1.0", "safetensors>=0.4",
                  "playwright>=1.40",  # drives the system Chromium in tests/test_web.py (no browser download)
                  "ncnn",  # ncnn: reference runtime of tests/test_ncnn_import.py
                  # flatc: reads the exported TFLite Metadata back with the official schema

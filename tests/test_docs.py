@@ -21,7 +21,7 @@ def _bash_blocks(text: str) -> list[str]:
 def test_readme_test_command_is_the_one_ci_runs():
     """`.ci/run` runs the README's test command (command 2) verbatim as its last line."""
     test_cmd = _bash_blocks(README.read_text())[1].strip()
-    assert test_cmd.endswith("pytest -q tests"), test_cmd
+    assert test_cmd.endswith("pytest -q -n 2 --dist loadfile tests"), test_cmd  # both cores, a file per worker
     ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()
     assert ci[-1].strip() == test_cmd
 
