@@ -314,7 +314,8 @@ def _gan(cfg: TrainConfig, generator, channels: int, lr, strategy):
                else pixel_loss(cfg.loss))
     perceptual = None
     if cfg.lpips_weight:
-        perceptual = LPIPSLoss(cfg.lpips_net, cfg.vgg_weights if cfg.lpips_net == "vgg" else _alex_weights(cfg))
+        perceptual = LPIPSLoss(cfg.lpips_net, cfg.vgg_weights if cfg.lpips_net == "vgg" else _alex_weights(cfg),
+                               precision=cfg.precision)
     critic = (unet_discriminator(channels, filters=cfg.d_filters) if GAN_DISCRIMINATORS[cfg.arch] == "unet"
               else discriminator(channels, filters=cfg.d_filters))
     critic = with_precision(critic, cfg.precision)
