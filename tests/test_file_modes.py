@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from keras_sr.cli.main import main
-from keras_sr.data.io import current_umask, replace_atomically, write_image
+from keras_sr.data.io import current_umask, replace_atomically, staged_folder, write_image
 from keras_sr.models import ModelInfo, build_model, save_with_info
 
 
@@ -99,3 +99,27 @@ def test_export_folder_and_files(tmp_path, tiny_data, model_file):
 
 
 # train run files: tests/test_provenance.py (one short run checks both)
+
+
+def test_staged_folder_replaces_whole_or_not_at_all(tmp_path):
+    """export, --web and study write through ``staged_folder``: a failure leaves the old folder
+    and no partial sibling; success replaces it, with a plain folder's mode; an existing folder
+    needs ``overwrite``."""
+    from keras_sr.errors import KerasSRError
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "old.txt").write_text("old")
+    with pytest.raises(KerasSRError, match="output folder exists"):
+        with staged_folder(out):
+            pass
+    with pytest.raises(RuntimeError):
+        with staged_folder(out, overwrite=True) as work:
+            (work / "new.txt").write_text("new")
+            raise RuntimeError("boom")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"] and (out / "old.txt").exists()
+    with staged_folder(out, overwrite=True) as work:
+        (work / "new.txt").write_text("new")
+    assert sorted(p.name for p in out.iterdir()) == ["new.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert stat.S_IMODE(out.stat().st_mode) == 0o777 & ~current_umask()

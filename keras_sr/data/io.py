@@ -10,8 +10,10 @@ gives (``0o666 & ~umask``; ``0o777 & ~umask`` for a folder), not ``mkstemp``'s 0
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import shutil
 import struct
 import tempfile
 import threading
@@ -230,6 +232,34 @@ def replace_atomically(tmp, path) -> Path:
     os.chmod(tmp, base & ~current_umask())
     os.replace(tmp, path)
     return Path(path)
+
+
+@contextlib.contextmanager
+def staged_folder(out, overwrite: bool = False):
+    """Write a whole output folder at once: yields an empty temporary folder beside ``out``;
+    on a clean exit it replaces ``out`` (:func:`replace_atomically`), on an exception it is
+    removed and ``out`` is left as it was (never a half-written output). An existing ``out`` is
+    refused without ``overwrite``, and so are a file at ``out`` and a missing parent folder."""
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise KerasSRError(f"output folder exists (use --overwrite): {out}")
+    if out.exists() and not out.is_dir():
+        raise KerasSRError(f"output path exists and is not a folder: {out}")
+    parent = out.resolve().parent
+    if not parent.is_dir():
+        raise KerasSRError(f"output folder's parent does not exist: {parent}")
+    try:
+        work = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=parent))
+    except OSError as exc:
+        raise KerasSRError(f"cannot write to {parent}: {exc.strerror or exc}") from None
+    try:
+        yield work
+        if out.exists():
+            shutil.rmtree(out)
+        replace_atomically(work, out)  # mkdtemp made it 0700
+    finally:
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def atomic_write_text(path, text: str) -> Path:

@@ -162,9 +162,8 @@ def build_study(models, data, out, factor: int | None = None, degradation: str =
     and renamed into place. Returns the manifest."""
     from keras_sr.data.datasets import is_no_reference
     from keras_sr.data.degradations import get_degradation
-    from keras_sr.data.io import list_images, replace_atomically
+    from keras_sr.data.io import list_images, staged_folder
     from keras_sr.evaluation.evaluate import eight_bit_images
-    from keras_sr.export.exporter import _prepare_out
 
     say = echo or (lambda m: None)
     if crop < 8:
@@ -208,8 +207,7 @@ def build_study(models, data, out, factor: int | None = None, degradation: str =
     settings = {"factor": scale, "degradation": degradation if reference else None,
                 "seed": int(seed) if reference and deg.stochastic else None, "crop": int(crop),
                 "pairs": int(pairs), "ties": bool(ties), "reference": reference}
-    work = _prepare_out(out, overwrite)
-    try:
+    with staged_folder(out, overwrite) as work:
         entries, digests = [], []
         for i, (path, image) in enumerate(eight_bit_images(files, "study")):
             say(f"image {i + 1}/{len(files)}: {path.name}")
@@ -268,12 +266,6 @@ def build_study(models, data, out, factor: int | None = None, degradation: str =
         (work / "manifest.js").write_text("window.KERAS_SR_STUDY = " + text.rstrip() + ";\n")
         for name in PAGE_FILES:
             shutil.copyfile(ASSETS / name, work / name)
-        if out.exists():
-            shutil.rmtree(out)
-        replace_atomically(work, out)
-    finally:
-        if work.exists():
-            shutil.rmtree(work, ignore_errors=True)
     return manifest
 
 

@@ -15,7 +15,7 @@ from keras_sr import __version__
 from keras_sr._backend import keras, tf
 from keras_sr.data.color import y_of_uint8
 from keras_sr.data.degradations import get_degradation
-from keras_sr.data.io import list_images, read_image, replace_atomically
+from keras_sr.data.io import list_images, read_image, staged_folder
 from keras_sr.errors import KerasSRError, UsageError
 from keras_sr.evaluation import metrics
 from keras_sr.evaluation.protocol import modcrop
@@ -115,20 +115,6 @@ def _mirror_to(img: np.ndarray, size) -> np.ndarray:
     return img
 
 
-def _prepare_out(out: Path, overwrite: bool) -> Path:
-    if out.exists() and not overwrite:
-        raise KerasSRError(f"output folder exists (use --overwrite): {out}")
-    if out.exists() and not out.is_dir():
-        raise KerasSRError(f"output path exists and is not a folder: {out}")
-    parent = out.resolve().parent
-    if not parent.is_dir():
-        raise KerasSRError(f"output folder's parent does not exist: {parent}")
-    try:
-        return Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=parent))
-    except OSError as exc:
-        raise KerasSRError(f"cannot write to {parent}: {exc.strerror or exc}") from None
-
-
 def export(cfg: ExportConfig, progress=None) -> dict:
     """Export ``cfg.model``; returns the parity report. Raises :class:`KerasSRError` when a
     variant is over its tolerance (the export folder and its report are kept)."""
@@ -153,17 +139,10 @@ def export(cfg: ExportConfig, progress=None) -> dict:
     calib = _images(cfg.calibration) if "int8" in cfg.modes else []
     parity_images = [_centre(modcrop(img, scale), PARITY_CROP) for img in _images(cfg.parity_data)]
     out = Path(cfg.out)
-    work = _prepare_out(out, cfg.overwrite)
     say = progress or (lambda msg: None)
-    try:
+    with staged_folder(out, cfg.overwrite) as work:
         report = _export_into(work, cfg, model, ref, info, scale, channels, border, calib,
                               parity_images, say, float_layers)
-        if out.exists():
-            shutil.rmtree(out)
-        replace_atomically(work, out)  # mkdtemp made it 0700
-    finally:
-        if work.exists():
-            shutil.rmtree(work, ignore_errors=True)
     failed = [r for r in report["rows"] if not r["ok"]]
     if failed:
         worst = failed[0]

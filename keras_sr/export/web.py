@@ -119,12 +119,10 @@ def write_web(export_dir: Path, web_dir: Path, runtime: Path, window: int, conte
               overwrite: bool = False) -> Path:
     """Assemble the web folder from a finished export (``photo_fixed_int8.tflite`` of size
     ``window``) next to ``web_dir`` and rename it into place."""
-    from keras_sr.data.io import replace_atomically
-    from keras_sr.export.exporter import _prepare_out
+    from keras_sr.data.io import staged_folder
 
     meta = json.loads((export_dir / "metadata.json").read_text())
-    work = _prepare_out(web_dir, overwrite)
-    try:
+    with staged_folder(web_dir, overwrite) as work:
         shutil.copyfile(export_dir / "photo_fixed_int8.tflite", work / TILE_MODEL)
         for name in PAGE_FILES:
             shutil.copyfile(ASSETS / name, work / name)
@@ -140,12 +138,6 @@ def write_web(export_dir: Path, web_dir: Path, runtime: Path, window: int, conte
                                                         "color_space", "degradation", "source_sha256")},
                   "parity": json.loads((export_dir / "parity.json").read_text())}
         (work / "model.json").write_text(json.dumps(config, indent=2) + "\n")
-        if web_dir.exists():
-            shutil.rmtree(web_dir)
-        replace_atomically(work, web_dir)
-    finally:
-        if work.exists():
-            shutil.rmtree(work, ignore_errors=True)
     return web_dir
 
 
