@@ -8,15 +8,7 @@ import numpy as np
 import pytest
 
 from keras_sr._backend import keras, tf
-
-
-def _dihedral(a):
-    """The 8 rotations/flips of [H, W, C] arrays (numpy, independent of the code under test)."""
-    out = []
-    for k in range(4):
-        r = np.rot90(a, k)
-        out += [r, r[:, ::-1]]
-    return out
+from test_data import _dihedral  # the 8 rotations/flips in numpy, independent of the code under test
 
 
 def test_dihedral_codes_are_the_8_rotations_and_flips():
